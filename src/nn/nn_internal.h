@@ -1,0 +1,172 @@
+/* Internal structures of the neural-network runtime; not a public API. */
+#ifndef VMS_NN_INTERNAL_H
+#define VMS_NN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/nn.h"
+#include "nn/nn_pool.h"
+
+enum nn_op {
+    NN_OP_UNKNOWN = 0,
+    NN_OP_PLACEHOLDER,
+    NN_OP_CONST,
+    NN_OP_CONV2D,               /* Conv2D and _FusedConv2D */
+    NN_OP_DEPTHWISE,            /* DepthwiseConv2dNative and fused form */
+    NN_OP_ADD,                  /* Add, AddV2, BiasAdd */
+    NN_OP_SUB,
+    NN_OP_MUL,
+    NN_OP_FLOORDIV,
+    NN_OP_FLOORMOD,
+    NN_OP_EQUAL,
+    NN_OP_RELU,
+    NN_OP_RELU6,
+    NN_OP_LEAKYRELU,
+    NN_OP_SIGMOID,
+    NN_OP_HARDSWISH,            /* produced by fusion only */
+    NN_OP_MEAN,
+    NN_OP_MAXPOOL,
+    NN_OP_RESIZE_BILINEAR,
+    NN_OP_CONCAT,
+    NN_OP_RESHAPE,
+    NN_OP_EXPAND_DIMS,
+    NN_OP_CAST,
+    NN_OP_GATHER,
+    NN_OP_STRIDED_SLICE,
+    NN_OP_TOPK,
+    NN_OP_IDENTITY,
+    NN_OP_PAD,                  /* Pad and PadV2 */
+    NN_OP_TRANSPOSE,
+    NN_OP_SPLITV,
+    NN_OP_SPARSE_TO_DENSE,
+};
+
+enum nn_act {
+    NN_ACT_NONE = 0,
+    NN_ACT_RELU,
+    NN_ACT_RELU6,
+    NN_ACT_LEAKY,
+    NN_ACT_SIGMOID,
+    NN_ACT_HARDSWISH,           /* x * relu6(x + 3) / 6 */
+};
+
+enum nn_padding { NN_PAD_VALID = 0, NN_PAD_SAME, NN_PAD_EXPLICIT };
+
+struct nn_tensor {
+    char *name;
+    enum nn_dtype dtype;
+    int ndim;
+    int64_t dims[NN_MAX_DIMS];
+    int64_t count;
+    void *data;
+    bool shaped;                /* shape inference has run */
+    bool is_const;              /* data is a heap buffer owned here */
+    bool is_io;                 /* graph input or output */
+    int producer;               /* node index, -1 for none */
+    int first_step, last_step;  /* liveness over the execution order */
+    size_t arena_off;
+};
+
+/* Attributes that ops read, parsed once at load time. */
+struct nn_attrs {
+    int strides[4], dilations[4], ksize[4];
+    enum nn_padding padding;
+    int explicit_pad[8];
+    bool nchw;
+    bool has_bias;              /* fused BiasAdd */
+    enum nn_act act;
+    float alpha;                /* LeakyRelu slope */
+    bool align_corners, half_pixel_centers;
+    bool keep_dims;
+    int begin_mask, end_mask, shrink_mask, new_axis_mask, ellipsis_mask;
+    int batch_dims;
+    enum nn_dtype dst_type;     /* Cast */
+    int num_split;
+    int shape_ndim;             /* Placeholder shape, -1 when absent */
+    int64_t shape[NN_MAX_DIMS];
+};
+
+struct nn_node {
+    char *name;
+    char *op_name;
+    enum nn_op op;
+    int n_in;
+    int *in;                    /* tensor indices */
+    int n_out;
+    int *out;
+    struct nn_attrs a;
+    int bias;                   /* fused bias tensor or -1 */
+    int residual;               /* fused residual add tensor or -1 */
+    bool folded;                /* evaluated at plan time */
+    bool dead;                  /* removed by fusion */
+    double flops;
+    double time_ms;             /* accumulated when profiling */
+    size_t scratch;             /* bytes of scratch memory needed */
+};
+
+struct nn_model {
+    char *name;
+    struct nn_options opt;
+    struct nn_tensor *tensors;
+    int n_tensors, cap_tensors;
+    struct nn_node *nodes;
+    int n_nodes;
+    int *inputs, n_inputs;      /* tensor indices */
+    int *outputs, n_outputs;
+    int *order, n_order;        /* node indices executed per run */
+    void *arena;
+    size_t arena_size;
+    void *scratch;              /* shared per-run scratch (im2col) */
+    size_t scratch_size;
+    struct nn_pool *pool;
+    int threads;
+    bool simd;                  /* AVX2 and FMA usable */
+    bool profiling;
+    double flops;
+};
+
+/* Write "model M: node 'N' (op O): <fmt>" into err. Returns rc. */
+int nn_node_error(const struct nn_model *m, const struct nn_node *n,
+                  char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+size_t nn_dtype_size(enum nn_dtype t);
+const char *nn_shape_str(const struct nn_tensor *t, char *buf, size_t len);
+
+/* Ops (nn_ops.c): shape inference and execution of one node. */
+int nn_op_infer(struct nn_model *m, struct nn_node *n, char *err,
+                size_t errlen);
+int nn_op_exec(struct nn_model *m, struct nn_node *n, char *err,
+               size_t errlen);
+
+/* Planning (nn_plan.c). */
+int nn_plan(struct nn_model *m, char *err, size_t errlen);
+
+/* Kernels (nn_conv.c). */
+struct nn_conv_args {
+    const float *in;            /* NHWC */
+    int n, h, w, c;
+    const float *filter;        /* HWIO, or HWCM for depthwise */
+    int kh, kw, oc;             /* oc = output channels */
+    int sh, sw, dh, dw;
+    int pad_top, pad_left;
+    float *out;
+    int oh, ow;
+    const float *bias;          /* [oc] or NULL */
+    const float *residual;      /* same shape as out, or NULL */
+    enum nn_act act;
+    float alpha;
+    float *scratch;
+    size_t scratch_floats;
+};
+
+void nn_conv2d(struct nn_model *m, const struct nn_conv_args *a);
+void nn_depthwise(struct nn_model *m, const struct nn_conv_args *a);
+size_t nn_conv2d_scratch(const struct nn_conv_args *a);
+void nn_apply_act(float *x, size_t count, int channels, const float *bias,
+                  const float *residual, enum nn_act act, float alpha);
+bool nn_cpu_has_avx2(void);
+
+#endif
