@@ -1,0 +1,269 @@
+#include "common/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void vms_config_defaults(vms_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
+    cfg->listen_port = 8080;
+    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "/var/lib/vms");
+    cfg->segment_seconds = 60;
+    snprintf(cfg->web_root, sizeof(cfg->web_root), "/usr/share/vms/web");
+    snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
+    cfg->retry_max_seconds = 10;
+    cfg->fsync_interval_ms = 1000;
+}
+
+/* Parses a decimal integer within [min, max]; returns 0 or -EINVAL. */
+static int config_parse_int(const char *value, int min, int max, int *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(value, &end, 10);
+    if (errno || end == value || *end != '\0' || v < min || v > max)
+        return -EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+/* Splits "host:port" or "[v6]:port". */
+static int config_parse_listen(vms_config_t *cfg, const char *value)
+{
+    const char *colon;
+    const char *host = value;
+    size_t host_len;
+
+    if (value[0] == '[') {
+        const char *close = strchr(value, ']');
+        if (!close || close[1] != ':')
+            return -EINVAL;
+        host = value + 1;
+        host_len = (size_t)(close - host);
+        colon = close + 1;
+    } else {
+        colon = strrchr(value, ':');
+        if (!colon)
+            return -EINVAL;
+        host_len = (size_t)(colon - value);
+    }
+    if (host_len == 0 || host_len >= sizeof(cfg->listen_host))
+        return -EINVAL;
+    memcpy(cfg->listen_host, host, host_len);
+    cfg->listen_host[host_len] = '\0';
+    return config_parse_int(colon + 1, 1, 65535, &cfg->listen_port);
+}
+
+static int config_copy_path(char *dst, const char *value)
+{
+    size_t len = strlen(value);
+
+    if (len == 0 || len >= VMS_CONFIG_PATH_MAX)
+        return -EINVAL;
+    memcpy(dst, value, len + 1);
+    return 0;
+}
+
+/* Applies one key/value pair; on error writes the fix into err. */
+static int config_apply(vms_config_t *cfg, const char *key, const char *value,
+                        int line, char *err, size_t errlen)
+{
+    int rc = 0;
+
+    if (strcmp(key, "listen") == 0) {
+        rc = config_parse_listen(cfg, value);
+        if (rc < 0)
+            snprintf(err, errlen,
+                     "line %d: invalid listen '%s': expected host:port, "
+                     "for example 127.0.0.1:8080", line, value);
+    } else if (strcmp(key, "data_dir") == 0 || strcmp(key, "web_root") == 0) {
+        char *dst = key[0] == 'd' ? cfg->data_dir : cfg->web_root;
+        rc = config_copy_path(dst, value);
+        if (rc < 0)
+            snprintf(err, errlen,
+                     "line %d: invalid %s '%s': expected a path of 1 to %d "
+                     "bytes", line, key, value, VMS_CONFIG_PATH_MAX - 1);
+    } else if (strcmp(key, "volume") == 0) {
+        if (cfg->volume_count >= VMS_CONFIG_MAX_VOLUMES) {
+            snprintf(err, errlen, "line %d: too many volumes: at most %d",
+                     line, VMS_CONFIG_MAX_VOLUMES);
+            return -EINVAL;
+        }
+        rc = config_copy_path(cfg->volumes[cfg->volume_count], value);
+        if (rc < 0)
+            snprintf(err, errlen,
+                     "line %d: invalid volume '%s': expected a path", line,
+                     value);
+        else
+            cfg->volume_count++;
+    } else if (strcmp(key, "segment_seconds") == 0) {
+        rc = config_parse_int(value, 2, 3600, &cfg->segment_seconds);
+        if (rc < 0)
+            snprintf(err, errlen,
+                     "line %d: invalid segment_seconds '%s': expected an "
+                     "integer from 2 to 3600", line, value);
+    } else if (strcmp(key, "retry_max_seconds") == 0) {
+        rc = config_parse_int(value, 1, 3600, &cfg->retry_max_seconds);
+        if (rc < 0)
+            snprintf(err, errlen,
+                     "line %d: invalid retry_max_seconds '%s': expected an "
+                     "integer from 1 to 3600", line, value);
+    } else if (strcmp(key, "fsync_interval_ms") == 0) {
+        rc = config_parse_int(value, 10, 60000, &cfg->fsync_interval_ms);
+        if (rc < 0)
+            snprintf(err, errlen,
+                     "line %d: invalid fsync_interval_ms '%s': expected an "
+                     "integer from 10 to 60000", line, value);
+    } else if (strcmp(key, "log_level") == 0) {
+        if (strcmp(value, "error") && strcmp(value, "warn") &&
+            strcmp(value, "info") && strcmp(value, "debug")) {
+            snprintf(err, errlen,
+                     "line %d: invalid log_level '%s': expected error, "
+                     "warn, info or debug", line, value);
+            return -EINVAL;
+        }
+        snprintf(cfg->log_level, sizeof(cfg->log_level), "%s", value);
+    } else {
+        snprintf(err, errlen,
+                 "line %d: unknown key '%s': expected listen, data_dir, "
+                 "volume, segment_seconds, web_root, log_level, "
+                 "retry_max_seconds or fsync_interval_ms", line, key);
+        return -EINVAL;
+    }
+    return rc;
+}
+
+/* Trims ASCII white space at both ends, in place. */
+static char *config_trim(char *s)
+{
+    char *end;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+int vms_config_parse(vms_config_t *cfg, const char *text, size_t len,
+                     char *err, size_t errlen)
+{
+    char line[2048];
+    size_t pos = 0;
+    int lineno = 0;
+
+    while (pos < len) {
+        size_t start = pos;
+        size_t n;
+        char *key;
+        char *value;
+        char *eq;
+        char *hash;
+        int rc;
+
+        while (pos < len && text[pos] != '\n')
+            pos++;
+        n = pos - start;
+        pos++;
+        lineno++;
+        if (n >= sizeof(line)) {
+            snprintf(err, errlen, "line %d: longer than %zu bytes", lineno,
+                     sizeof(line) - 1);
+            return -EINVAL;
+        }
+        memcpy(line, text + start, n);
+        line[n] = '\0';
+        if (memchr(line, '\0', n)) {
+            snprintf(err, errlen, "line %d: contains a NUL byte", lineno);
+            return -EINVAL;
+        }
+        hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        key = config_trim(line);
+        if (*key == '\0')
+            continue;
+        eq = strchr(key, '=');
+        if (!eq) {
+            snprintf(err, errlen,
+                     "line %d: expected 'key = value', found '%s'", lineno,
+                     key);
+            return -EINVAL;
+        }
+        *eq = '\0';
+        value = config_trim(eq + 1);
+        key = config_trim(key);
+        rc = config_apply(cfg, key, value, lineno, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int vms_config_load(vms_config_t *cfg, const char *path, char *err,
+                    size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    size_t len = 0;
+    size_t cap = 0;
+    int rc;
+
+    if (!f) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot open config file %s: %s", path,
+                 strerror(-rc));
+        return rc;
+    }
+    for (;;) {
+        size_t got;
+        if (len == cap) {
+            char *bigger;
+            cap = cap ? cap * 2 : 4096;
+            if (cap > (1u << 20)) {
+                snprintf(err, errlen, "config file %s is larger than 1 MiB",
+                         path);
+                rc = -EFBIG;
+                goto out;
+            }
+            bigger = realloc(text, cap);
+            if (!bigger) {
+                rc = -ENOMEM;
+                snprintf(err, errlen, "out of memory reading %s", path);
+                goto out;
+            }
+            text = bigger;
+        }
+        got = fread(text + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    rc = vms_config_parse(cfg, text, len, err, errlen);
+out:
+    free(text);
+    fclose(f);
+    return rc;
+}
+
+int vms_config_host_is_loopback(const char *host)
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+
+    if (strcmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &v6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&v6);
+    return 0;
+}

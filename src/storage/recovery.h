@@ -1,0 +1,30 @@
+/*
+ * Start-up reconciliation of a volume with the catalog. Runs before any
+ * recorder starts writing to the volume.
+ */
+#ifndef VMS_STORAGE_RECOVERY_H
+#define VMS_STORAGE_RECOVERY_H
+
+#include "catalog/catalog.h"
+
+typedef struct recovery_report {
+    int indexed;     /* whole files that had no row */
+    int trimmed;     /* files cut back to their last whole fragment */
+    int removed;     /* files with no whole fragment, deleted */
+    int missing;     /* rows whose file is gone or shorter; rows removed */
+    int errors;      /* files that could not be handled (left untouched) */
+} recovery_report_t;
+
+/* Reconciles volume with cat:
+ * - "<start>.mp4.partial" files (a segment being written at a crash)
+ *   are trimmed to their last whole fragment, renamed and indexed, or
+ *   deleted if no fragment is whole;
+ * - ".mp4" files without a row are trimmed if needed and indexed;
+ * - rows whose file is missing or shorter than the row's byte count are
+ *   removed (and the file, if present, re-indexed as it is).
+ * Afterwards no row points past the end of a file. Returns 0 or a
+ * negative errno if the volume cannot be read. */
+int recovery_scan_volume(const char *volume, catalog_t *cat,
+                         recovery_report_t *report);
+
+#endif
