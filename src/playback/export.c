@@ -1,0 +1,852 @@
+/* Export of recorded segments as one MP4 file: see export.h for the
+ * contract. The work is a plain remux with libavformat: packets are
+ * read from each segment file, their timestamps are moved onto one
+ * output timeline, and they are written to a regular MP4 with the moov
+ * box first (movflags +faststart). */
+#include "playback/export.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libavutil/mathematics.h>
+
+#define PLAYBACK_US ((AVRational){1, 1000000})
+
+/* Maximum packets buffered before the first video packet of a segment
+ * is found. A segment normally starts with video, so this only guards
+ * against files with a long audio-only lead. */
+#define PLAYBACK_MAX_PENDING 256
+
+/* Frame duration assumed when a segment gives none; it is only used to
+ * tell a gap between segments from rounding in the catalog times. */
+#define PLAYBACK_DEFAULT_FRAME_US 100000
+
+enum { PLAYBACK_VIDEO, PLAYBACK_AUDIO, PLAYBACK_TRACK_COUNT };
+
+/* One open segment file and the packets read ahead from it. */
+typedef struct playback_input {
+    AVFormatContext *fmt;
+    int stream[PLAYBACK_TRACK_COUNT]; /* input stream index, -1 if none */
+    int master;        /* PLAYBACK_VIDEO, or PLAYBACK_AUDIO without video */
+    int64_t ref_dts;   /* first master DTS, master time base; or NOPTS */
+    AVPacket *pending[PLAYBACK_MAX_PENDING];
+    int pending_track[PLAYBACK_MAX_PENDING];
+    size_t pending_count;
+    size_t pending_next;
+    int truncated;     /* a read failed or a sample was cut short */
+} playback_input_t;
+
+/* State of one export. */
+typedef struct playback_job {
+    const playback_segment_t *segs;
+    size_t n;
+    int64_t from_us;
+    int64_t to_us;
+    char *tmp_path;
+    AVFormatContext *out;
+    AVCodecParameters *ref_par[PLAYBACK_TRACK_COUNT]; /* owned, or NULL */
+    int out_index[PLAYBACK_TRACK_COUNT];              /* -1 if no track */
+    int master;
+    int64_t last_dts[PLAYBACK_TRACK_COUNT]; /* output time base */
+    int64_t master_end_out_us; /* end of the last master sample, output */
+    int64_t master_end_wall_us;
+    int64_t frame_us;          /* duration of the last master sample */
+    size_t packets_written;
+    playback_export_result_t res;
+    char *err;
+    size_t errlen;
+} playback_job_t;
+
+/* Formats a message into err, if there is room for one. */
+static void playback_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static const char *playback_av_strerror(int code, char *buf, size_t len)
+{
+    av_strerror(code, buf, len);
+    return buf;
+}
+
+static void playback_input_close(playback_input_t *in)
+{
+    for (size_t i = 0; i < in->pending_count; i++)
+        av_packet_free(&in->pending[i]);
+    in->pending_count = 0;
+    in->pending_next = 0;
+    avformat_close_input(&in->fmt);
+}
+
+/* Reads the next packet of a selected track from the file, skipping
+ * other tracks. Returns 0, or AVERROR_EOF at the end of the readable
+ * data; a read error or a cut-short sample also ends the data and sets
+ * in->truncated. */
+static int playback_input_read_raw(playback_input_t *in, AVPacket *pkt,
+                                   int *track)
+{
+    for (;;) {
+        int ret = av_read_frame(in->fmt, pkt);
+
+        if (ret < 0) {
+            if (ret != AVERROR_EOF)
+                in->truncated = 1;
+            return AVERROR_EOF;
+        }
+        if (pkt->flags & AV_PKT_FLAG_CORRUPT) {
+            /* libavformat sets this flag when the file ends inside the
+             * sample, i.e. the last fragment was cut off. */
+            in->truncated = 1;
+            av_packet_unref(pkt);
+            return AVERROR_EOF;
+        }
+        for (int t = 0; t < PLAYBACK_TRACK_COUNT; t++) {
+            if (pkt->stream_index == in->stream[t]
+                && pkt->dts != AV_NOPTS_VALUE) {
+                *track = t;
+                return 0;
+            }
+        }
+        av_packet_unref(pkt);
+    }
+}
+
+/* Returns the buffered packets first, then reads on from the file. */
+static int playback_input_read(playback_input_t *in, AVPacket *pkt,
+                               int *track)
+{
+    if (in->pending_next < in->pending_count) {
+        size_t i = in->pending_next++;
+
+        av_packet_move_ref(pkt, in->pending[i]);
+        av_packet_free(&in->pending[i]);
+        *track = in->pending_track[i];
+        return 0;
+    }
+    return playback_input_read_raw(in, pkt, track);
+}
+
+/* Opens segment index of job->segs, selects its first video and first
+ * audio track and reads ahead to the first master packet to learn the
+ * reference DTS. A file without any master packet gets ref_dts NOPTS. */
+static int playback_input_open(playback_job_t *job, size_t index,
+                               playback_input_t *in)
+{
+    const char *path = job->segs[index].path;
+    char msg[AV_ERROR_MAX_STRING_SIZE];
+    int ret;
+
+    memset(in, 0, sizeof(*in));
+    in->stream[PLAYBACK_VIDEO] = -1;
+    in->stream[PLAYBACK_AUDIO] = -1;
+    in->ref_dts = AV_NOPTS_VALUE;
+
+    if (access(path, R_OK) != 0) {
+        ret = -errno;
+        playback_set_err(job->err, job->errlen,
+                         "segment %zu: cannot read %s: %s; check that the "
+                         "catalog and the storage agree",
+                         index, path, strerror(errno));
+        return ret;
+    }
+    ret = avformat_open_input(&in->fmt, path, NULL, NULL);
+    if (ret < 0) {
+        playback_set_err(job->err, job->errlen,
+                         "segment %zu: %s is not a readable MP4 file: %s",
+                         index, path,
+                         playback_av_strerror(ret, msg, sizeof(msg)));
+        return ret;
+    }
+    for (unsigned i = 0; i < in->fmt->nb_streams; i++) {
+        AVStream *st = in->fmt->streams[i];
+        enum AVMediaType type = st->codecpar->codec_type;
+
+        if (type == AVMEDIA_TYPE_VIDEO && in->stream[PLAYBACK_VIDEO] < 0
+            && !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
+            in->stream[PLAYBACK_VIDEO] = (int)i;
+        else if (type == AVMEDIA_TYPE_AUDIO
+                 && in->stream[PLAYBACK_AUDIO] < 0)
+            in->stream[PLAYBACK_AUDIO] = (int)i;
+    }
+    if (in->stream[PLAYBACK_VIDEO] >= 0)
+        in->master = PLAYBACK_VIDEO;
+    else if (in->stream[PLAYBACK_AUDIO] >= 0)
+        in->master = PLAYBACK_AUDIO;
+    else {
+        playback_set_err(job->err, job->errlen,
+                         "segment %zu: %s has no video or audio track",
+                         index, path);
+        playback_input_close(in);
+        return -EINVAL;
+    }
+
+    while (in->pending_count < PLAYBACK_MAX_PENDING) {
+        AVPacket *pkt = av_packet_alloc();
+        int track;
+
+        if (!pkt) {
+            playback_input_close(in);
+            return -ENOMEM;
+        }
+        if (playback_input_read_raw(in, pkt, &track) < 0) {
+            av_packet_free(&pkt);
+            return 0;
+        }
+        in->pending[in->pending_count] = pkt;
+        in->pending_track[in->pending_count] = track;
+        in->pending_count++;
+        if (track == in->master) {
+            in->ref_dts = pkt->dts;
+            return 0;
+        }
+    }
+    playback_set_err(job->err, job->errlen,
+                     "segment %zu: %s has more than %d audio packets "
+                     "before its first video packet",
+                     index, path, PLAYBACK_MAX_PENDING);
+    playback_input_close(in);
+    return AVERROR_INVALIDDATA;
+}
+
+static AVRational playback_input_tb(const playback_input_t *in, int track)
+{
+    return in->fmt->streams[in->stream[track]]->time_base;
+}
+
+/* Returns 1 if two tracks can share one output track: same codec,
+ * picture size or audio format, and the same extradata. */
+static int playback_params_match(const AVCodecParameters *a,
+                                 const AVCodecParameters *b)
+{
+    if (a->codec_type != b->codec_type || a->codec_id != b->codec_id)
+        return 0;
+    if (a->codec_type == AVMEDIA_TYPE_VIDEO
+        && (a->width != b->width || a->height != b->height))
+        return 0;
+    if (a->codec_type == AVMEDIA_TYPE_AUDIO
+        && (a->sample_rate != b->sample_rate
+            || a->ch_layout.nb_channels != b->ch_layout.nb_channels))
+        return 0;
+    if (a->extradata_size != b->extradata_size)
+        return 0;
+    return a->extradata_size == 0
+           || memcmp(a->extradata, b->extradata,
+                     (size_t)a->extradata_size) == 0;
+}
+
+/* Returns 1 if the input has the same tracks as the output. */
+static int playback_input_matches(const playback_job_t *job,
+                                  const playback_input_t *in)
+{
+    for (int t = 0; t < PLAYBACK_TRACK_COUNT; t++) {
+        if ((in->stream[t] >= 0) != (job->ref_par[t] != NULL))
+            return 0;
+        if (in->stream[t] >= 0
+            && !playback_params_match(
+                   job->ref_par[t],
+                   in->fmt->streams[in->stream[t]]->codecpar))
+            return 0;
+    }
+    return 1;
+}
+
+/* Finds the keyframe at which the export starts: the last master
+ * keyframe whose presentation time is at or before from_us, or the
+ * first keyframe if there is none. Consumes the input. Sets *key_dts
+ * (master time base) and *key_wall_us (UTC of its presentation). */
+static int playback_find_start(playback_job_t *job, size_t index,
+                               playback_input_t *in, int64_t *key_dts,
+                               int64_t *key_wall_us)
+{
+    const playback_segment_t *seg = &job->segs[index];
+    AVRational tb = playback_input_tb(in, in->master);
+    AVPacket *pkt = av_packet_alloc();
+    int found = 0;
+    int track;
+
+    if (!pkt)
+        return -ENOMEM;
+    while (playback_input_read(in, pkt, &track) == 0) {
+        int64_t pts;
+        int64_t wall;
+
+        if (track != in->master) {
+            av_packet_unref(pkt);
+            continue;
+        }
+        pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+        wall = seg->start_us
+               + av_rescale_q(pts - in->ref_dts, tb, PLAYBACK_US);
+        if (wall > job->from_us && found) {
+            av_packet_unref(pkt);
+            break;
+        }
+        if (pkt->flags & AV_PKT_FLAG_KEY) {
+            *key_dts = pkt->dts;
+            *key_wall_us = wall;
+            found = 1;
+        }
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    if (!found) {
+        playback_set_err(job->err, job->errlen,
+                         "segment %zu: %s contains no readable keyframe",
+                         index, seg->path);
+        return AVERROR_INVALIDDATA;
+    }
+    return 0;
+}
+
+/* Formats a UTC time in microseconds as ISO 8601 for MP4 metadata. */
+static void playback_format_utc(int64_t us, char *buf, size_t len)
+{
+    time_t sec = (time_t)(us / 1000000);
+    struct tm tm;
+
+    if (us < 0 || !gmtime_r(&sec, &tm)) {
+        snprintf(buf, len, "1970-01-01T00:00:00.000000Z");
+        return;
+    }
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(us % 1000000));
+}
+
+/* Creates the output file with one track per selected input track and
+ * writes the MP4 header. The reference codec parameters of the job are
+ * taken from this input. */
+static int playback_output_open(playback_job_t *job, playback_input_t *in)
+{
+    AVDictionary *opts = NULL;
+    char msg[AV_ERROR_MAX_STRING_SIZE];
+    char when[64];
+    int ret;
+
+    ret = avformat_alloc_output_context2(&job->out, NULL, "mp4",
+                                         job->tmp_path);
+    if (ret < 0)
+        goto fail;
+    job->master = in->master;
+    for (int t = 0; t < PLAYBACK_TRACK_COUNT; t++) {
+        AVStream *ist;
+        AVStream *ost;
+
+        job->out_index[t] = -1;
+        job->last_dts[t] = AV_NOPTS_VALUE;
+        if (in->stream[t] < 0)
+            continue;
+        ist = in->fmt->streams[in->stream[t]];
+        ost = avformat_new_stream(job->out, NULL);
+        job->ref_par[t] = avcodec_parameters_alloc();
+        if (!ost || !job->ref_par[t]) {
+            ret = AVERROR(ENOMEM);
+            goto fail;
+        }
+        ret = avcodec_parameters_copy(ost->codecpar, ist->codecpar);
+        if (ret < 0)
+            goto fail;
+        ret = avcodec_parameters_copy(job->ref_par[t], ist->codecpar);
+        if (ret < 0)
+            goto fail;
+        /* Let the muxer pick the sample entry, except for H.265, where
+         * 'hvc1' is the form that Safari requires and Chromium also
+         * accepts. */
+        ost->codecpar->codec_tag = 0;
+        if (ost->codecpar->codec_id == AV_CODEC_ID_HEVC)
+            ost->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
+        ost->time_base = ist->time_base;
+        job->out_index[t] = ost->index;
+    }
+
+    playback_format_utc(job->res.start_us, when, sizeof(when));
+    av_dict_set(&job->out->metadata, "creation_time", when, 0);
+
+    ret = avio_open(&job->out->pb, job->tmp_path, AVIO_FLAG_WRITE);
+    if (ret < 0) {
+        playback_set_err(job->err, job->errlen,
+                         "cannot create %s: %s; check that the directory "
+                         "exists and is writable",
+                         job->tmp_path,
+                         playback_av_strerror(ret, msg, sizeof(msg)));
+        return ret;
+    }
+    av_dict_set(&opts, "movflags", "+faststart", 0);
+    ret = avformat_write_header(job->out, &opts);
+    av_dict_free(&opts);
+    if (ret < 0)
+        goto fail;
+    return 0;
+
+fail:
+    playback_set_err(job->err, job->errlen,
+                     "cannot start the MP4 output %s: %s", job->tmp_path,
+                     playback_av_strerror(ret, msg, sizeof(msg)));
+    return ret;
+}
+
+/* Moves a packet onto the output timeline and writes it. The DTS of
+ * each output track must increase: an audio packet that overlaps the
+ * previous one by more than half its duration is dropped, and any
+ * other packet with a non-increasing DTS is moved one tick after the
+ * previous one. Both happen only where segments meet inexactly. */
+static int playback_write_packet(playback_job_t *job, AVPacket *pkt,
+                                 int track, AVRational in_tb)
+{
+    AVStream *ost = job->out->streams[job->out_index[track]];
+    int64_t last = job->last_dts[track];
+    char msg[AV_ERROR_MAX_STRING_SIZE];
+    int ret;
+
+    av_packet_rescale_ts(pkt, in_tb, ost->time_base);
+    if (last != AV_NOPTS_VALUE && pkt->dts <= last) {
+        if (track == PLAYBACK_AUDIO
+            && last - pkt->dts > pkt->duration / 2) {
+            av_packet_unref(pkt);
+            return 0;
+        }
+        pkt->dts = last + 1;
+        if (pkt->pts < pkt->dts)
+            pkt->pts = pkt->dts;
+    }
+    job->last_dts[track] = pkt->dts;
+    if (track == job->master) {
+        int64_t end = pkt->dts + pkt->duration;
+
+        job->master_end_out_us = av_rescale_q(end, ost->time_base,
+                                              PLAYBACK_US);
+        if (pkt->duration > 0)
+            job->frame_us = av_rescale_q(pkt->duration, ost->time_base,
+                                         PLAYBACK_US);
+    }
+    pkt->stream_index = job->out_index[track];
+    pkt->pos = -1;
+    ret = av_interleaved_write_frame(job->out, pkt);
+    if (ret < 0) {
+        playback_set_err(job->err, job->errlen,
+                         "writing %s failed: %s", job->tmp_path,
+                         playback_av_strerror(ret, msg, sizeof(msg)));
+        return ret;
+    }
+    job->packets_written++;
+    return 0;
+}
+
+/* Copies the packets of one segment that lie before to_us. A packet
+ * with decode time d (in its file) goes to output time
+ * base_out_us + (d - base_dts), where base_dts is in the master time
+ * base; packets that would land before output time 0 are skipped.
+ * Sets *cut to 1 if the master track reached to_us before the end of
+ * the file. */
+static int playback_copy_segment(playback_job_t *job, size_t index,
+                                 playback_input_t *in, int64_t base_out_us,
+                                 int64_t base_dts, int *cut)
+{
+    const playback_segment_t *seg = &job->segs[index];
+    AVRational master_tb = playback_input_tb(in, in->master);
+    int64_t offset[PLAYBACK_TRACK_COUNT] = {0};
+    int64_t ref[PLAYBACK_TRACK_COUNT] = {0};
+    int done[PLAYBACK_TRACK_COUNT] = {0};
+    int used = 0;
+    AVPacket *pkt = av_packet_alloc();
+    int track;
+    int ret = 0;
+
+    *cut = 0;
+    if (!pkt)
+        return -ENOMEM;
+    for (int t = 0; t < PLAYBACK_TRACK_COUNT; t++) {
+        AVRational tb;
+
+        if (in->stream[t] < 0) {
+            done[t] = 1;
+            continue;
+        }
+        tb = playback_input_tb(in, t);
+        offset[t] = av_rescale_q(base_out_us, PLAYBACK_US, tb)
+                    - av_rescale_q(base_dts, master_tb, tb);
+        ref[t] = av_rescale_q(in->ref_dts, master_tb, tb);
+    }
+
+    while (playback_input_read(in, pkt, &track) == 0) {
+        AVRational tb = playback_input_tb(in, track);
+        int64_t wall = seg->start_us
+                       + av_rescale_q(pkt->dts - ref[track], tb,
+                                      PLAYBACK_US);
+
+        if (done[track]) {
+            av_packet_unref(pkt);
+            continue;
+        }
+        if (wall >= job->to_us) {
+            done[track] = 1;
+            if (track == in->master)
+                *cut = 1;
+            av_packet_unref(pkt);
+            if (done[PLAYBACK_VIDEO] && done[PLAYBACK_AUDIO])
+                break;
+            continue;
+        }
+        if (pkt->pts == AV_NOPTS_VALUE)
+            pkt->pts = pkt->dts;
+        pkt->dts += offset[track];
+        pkt->pts += offset[track];
+        if (pkt->dts < 0) {
+            av_packet_unref(pkt);
+            continue;
+        }
+        if (track == job->master) {
+            int64_t duration = av_rescale_q(pkt->duration, tb, PLAYBACK_US);
+
+            job->master_end_wall_us = wall + duration;
+        }
+        ret = playback_write_packet(job, pkt, track, tb);
+        av_packet_unref(pkt);
+        if (ret < 0)
+            break;
+        used = 1;
+    }
+    av_packet_free(&pkt);
+    if (used)
+        job->res.segments_used++;
+    return ret;
+}
+
+/* Counts the segment as truncated if its tail could not be read: a
+ * read error, a cut-short sample, or readable samples that end more
+ * than one frame before the end_us in the catalog. */
+static void playback_check_truncated(playback_job_t *job, size_t index,
+                                     const playback_input_t *in, int cut)
+{
+    int short_data = !cut
+                     && job->master_end_wall_us
+                            < job->segs[index].end_us - job->frame_us;
+
+    if (in->truncated || short_data)
+        job->res.truncated_count++;
+}
+
+/* Validates the arguments and returns the index of the first segment
+ * that overlaps [from_us, to_us) in *first. */
+static int playback_check_args(const playback_segment_t *segs, size_t n,
+                               int64_t from_us, int64_t to_us,
+                               const char *out_path, size_t *first,
+                               char *err, size_t errlen)
+{
+    if (n == 0 || !segs) {
+        playback_set_err(err, errlen,
+                         "no segments given (n is %zu, segs is %s); pass "
+                         "the catalog segments that cover the range",
+                         n, segs ? "set" : "NULL");
+        return -EINVAL;
+    }
+    if (!out_path || !out_path[0]) {
+        playback_set_err(err, errlen, "out_path is missing or empty");
+        return -EINVAL;
+    }
+    if (from_us >= to_us) {
+        playback_set_err(err, errlen,
+                         "invalid range: from_us %" PRId64
+                         " is not before to_us %" PRId64,
+                         from_us, to_us);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!segs[i].path || !segs[i].path[0]) {
+            playback_set_err(err, errlen, "segment %zu has no path", i);
+            return -EINVAL;
+        }
+        if (segs[i].end_us < segs[i].start_us) {
+            playback_set_err(err, errlen,
+                             "segment %zu (%s): end_us %" PRId64
+                             " is before start_us %" PRId64,
+                             i, segs[i].path, segs[i].end_us,
+                             segs[i].start_us);
+            return -EINVAL;
+        }
+        if (i > 0 && segs[i].start_us < segs[i - 1].start_us) {
+            playback_set_err(err, errlen,
+                             "segments are not sorted by start_us: "
+                             "segment %zu starts at %" PRId64
+                             ", before segment %zu at %" PRId64,
+                             i, segs[i].start_us, i - 1,
+                             segs[i - 1].start_us);
+            return -EINVAL;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (segs[i].end_us > from_us && segs[i].start_us < to_us) {
+            *first = i;
+            return 0;
+        }
+    }
+    playback_set_err(err, errlen,
+                     "no recording between %" PRId64 " and %" PRId64
+                     " (UTC microseconds); the %zu segments cover %" PRId64
+                     " to %" PRId64,
+                     from_us, to_us, n, segs[0].start_us,
+                     segs[n - 1].end_us);
+    return -ENODATA;
+}
+
+/* Writes the trailer, syncs the temporary file and renames it to
+ * out_path, then syncs the directory so that the rename is durable. */
+static int playback_output_finish(playback_job_t *job, const char *out_path)
+{
+    char msg[AV_ERROR_MAX_STRING_SIZE];
+    char *dir;
+    char *slash;
+    int fd;
+    int ret;
+
+    ret = av_write_trailer(job->out);
+    if (ret >= 0)
+        ret = avio_closep(&job->out->pb);
+    if (ret < 0) {
+        playback_set_err(job->err, job->errlen,
+                         "finishing %s failed: %s", job->tmp_path,
+                         playback_av_strerror(ret, msg, sizeof(msg)));
+        return ret;
+    }
+    fd = open(job->tmp_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        ret = -errno;
+        if (fd >= 0)
+            close(fd);
+        playback_set_err(job->err, job->errlen, "syncing %s failed: %s",
+                         job->tmp_path, strerror(-ret));
+        return ret;
+    }
+    close(fd);
+    if (rename(job->tmp_path, out_path) != 0) {
+        ret = -errno;
+        playback_set_err(job->err, job->errlen,
+                         "renaming %s to %s failed: %s", job->tmp_path,
+                         out_path, strerror(-ret));
+        return ret;
+    }
+
+    dir = strdup(out_path);
+    if (!dir)
+        return 0;
+    slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    /* NOTE: a failed directory sync is ignored because the file is
+     * already complete under its final name. */
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+    return 0;
+}
+
+/* Copies the segments from index first on until to_us, a codec change
+ * or the end of segs. in is the open first segment, already consumed
+ * up to key_dts by the start search when that reopened it. */
+static int playback_copy_all(playback_job_t *job, size_t first,
+                             playback_input_t *in, int64_t key_dts)
+{
+    int cut = 0;
+    int ret;
+
+    ret = playback_copy_segment(job, first, in, 0, key_dts, &cut);
+    if (ret < 0)
+        return ret;
+    playback_check_truncated(job, first, in, cut);
+    playback_input_close(in);
+
+    for (size_t i = first + 1; i < job->n && !cut; i++) {
+        const playback_segment_t *seg = &job->segs[i];
+        int64_t gap = seg->start_us - job->segs[i - 1].end_us;
+
+        if (seg->start_us >= job->to_us)
+            break;
+        ret = playback_input_open(job, i, in);
+        if (ret < 0)
+            return ret;
+        if (!playback_input_matches(job, in)) {
+            job->res.codec_changed = 1;
+            job->res.codec_change_index = i;
+            playback_input_close(in);
+            break;
+        }
+        if (gap > job->frame_us) {
+            job->res.gap_count++;
+            job->res.gap_total_us += gap;
+        }
+        if (in->ref_dts == AV_NOPTS_VALUE) {
+            /* No readable sample at all: only the tail can be missing,
+             * because the init segment was read. */
+            job->res.truncated_count++;
+            playback_input_close(in);
+            continue;
+        }
+        ret = playback_copy_segment(job, i, in, job->master_end_out_us,
+                                    in->ref_dts, &cut);
+        if (ret < 0)
+            return ret;
+        playback_check_truncated(job, i, in, cut);
+        playback_input_close(in);
+    }
+    return 0;
+}
+
+/* Finds the start keyframe in the first segment and leaves in open
+ * and positioned so that copying from its start reaches that keyframe.
+ * Reopens the file when the search had to read past the start. */
+static int playback_open_start(playback_job_t *job, size_t first,
+                               playback_input_t *in, int64_t *key_dts)
+{
+    const playback_segment_t *seg = &job->segs[first];
+    AVPacket *head;
+    int ret;
+
+    ret = playback_input_open(job, first, in);
+    if (ret < 0)
+        return ret;
+    if (in->ref_dts == AV_NOPTS_VALUE) {
+        playback_set_err(job->err, job->errlen,
+                         "segment %zu: %s contains no readable %s sample",
+                         first, seg->path,
+                         in->master == PLAYBACK_VIDEO ? "video" : "audio");
+        playback_input_close(in);
+        return AVERROR_INVALIDDATA;
+    }
+    head = in->pending[in->pending_count - 1];
+    if (job->from_us <= seg->start_us && (head->flags & AV_PKT_FLAG_KEY)) {
+        int64_t pts = head->pts != AV_NOPTS_VALUE ? head->pts : head->dts;
+        AVRational tb = playback_input_tb(in, in->master);
+
+        *key_dts = head->dts;
+        job->res.start_us = seg->start_us
+                            + av_rescale_q(pts - in->ref_dts, tb,
+                                           PLAYBACK_US);
+        return 0;
+    }
+    ret = playback_find_start(job, first, in, key_dts, &job->res.start_us);
+    playback_input_close(in);
+    if (ret < 0)
+        return ret;
+    return playback_input_open(job, first, in);
+}
+
+int playback_export_mp4_ex(const playback_segment_t *segs, size_t n,
+                           int64_t from_us, int64_t to_us,
+                           const char *out_path,
+                           playback_export_result_t *result,
+                           char *err, size_t errlen)
+{
+    playback_job_t job;
+    playback_input_t in;
+    size_t first = 0;
+    int64_t key_dts = 0;
+    size_t len;
+    int ret;
+
+    memset(&job, 0, sizeof(job));
+    memset(&in, 0, sizeof(in));
+    if (result)
+        memset(result, 0, sizeof(*result));
+    if (err && errlen > 0)
+        err[0] = '\0';
+
+    ret = playback_check_args(segs, n, from_us, to_us, out_path, &first,
+                              err, errlen);
+    if (ret < 0)
+        return ret;
+    job.segs = segs;
+    job.n = n;
+    job.from_us = from_us;
+    job.to_us = to_us;
+    job.err = err;
+    job.errlen = errlen;
+    job.frame_us = PLAYBACK_DEFAULT_FRAME_US;
+    len = strlen(out_path) + sizeof(".tmp");
+    job.tmp_path = malloc(len);
+    if (!job.tmp_path)
+        return -ENOMEM;
+    snprintf(job.tmp_path, len, "%s.tmp", out_path);
+
+    ret = playback_open_start(&job, first, &in, &key_dts);
+    if (ret < 0)
+        goto fail;
+    ret = playback_output_open(&job, &in);
+    if (ret < 0)
+        goto fail;
+    ret = playback_copy_all(&job, first, &in, key_dts);
+    if (ret < 0)
+        goto fail;
+    if (job.packets_written == 0) {
+        playback_set_err(err, errlen,
+                         "no samples between %" PRId64 " and %" PRId64
+                         " (UTC microseconds) in segment %zu (%s)",
+                         from_us, to_us, first, segs[first].path);
+        ret = -ENODATA;
+        goto fail;
+    }
+    ret = playback_output_finish(&job, out_path);
+    if (ret < 0)
+        goto fail;
+
+    job.res.end_us = job.master_end_wall_us;
+    job.res.duration_us = job.master_end_out_us;
+    if (job.res.codec_changed)
+        playback_set_err(err, errlen,
+                         "export stopped at segment %zu (%s) because its "
+                         "codec parameters differ from segment %zu; "
+                         "export the rest separately",
+                         job.res.codec_change_index,
+                         segs[job.res.codec_change_index].path, first);
+    else if (job.res.truncated_count > 0)
+        playback_set_err(err, errlen,
+                         "%zu segment(s) were truncated; the export "
+                         "contains their readable part only",
+                         job.res.truncated_count);
+    if (result)
+        *result = job.res;
+    ret = 0;
+    goto done;
+
+fail:
+    if (job.out && job.out->pb)
+        avio_closep(&job.out->pb);
+    unlink(job.tmp_path);
+done:
+    playback_input_close(&in);
+    if (job.out)
+        avformat_free_context(job.out);
+    for (int t = 0; t < PLAYBACK_TRACK_COUNT; t++)
+        avcodec_parameters_free(&job.ref_par[t]);
+    free(job.tmp_path);
+    return ret;
+}
+
+int playback_export_mp4(const playback_segment_t *segs, size_t n,
+                        int64_t from_us, int64_t to_us,
+                        const char *out_path, char *err, size_t errlen)
+{
+    return playback_export_mp4_ex(segs, n, from_us, to_us, out_path, NULL,
+                                  err, errlen);
+}
