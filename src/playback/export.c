@@ -26,6 +26,11 @@
  * against files with a long audio-only lead. */
 #define PLAYBACK_MAX_PENDING 256
 
+/* Maximum video packets held back at the end of the export because
+ * they are presented after to_us; see playback_copy_master(). It covers
+ * the reorder delay of any H.264 or H.265 stream (at most 16 frames). */
+#define PLAYBACK_MAX_HELD 32
+
 /* Frame duration assumed when a segment gives none; it is only used to
  * tell a gap between segments from rounding in the catalog times. */
 #define PLAYBACK_DEFAULT_FRAME_US 100000
@@ -38,6 +43,7 @@ typedef struct playback_input {
     int stream[PLAYBACK_TRACK_COUNT]; /* input stream index, -1 if none */
     int master;        /* PLAYBACK_VIDEO, or PLAYBACK_AUDIO without video */
     int64_t ref_dts;   /* first master DTS, master time base; or NOPTS */
+    int64_t ref_pts;   /* PTS of that packet */
     AVPacket *pending[PLAYBACK_MAX_PENDING];
     int pending_track[PLAYBACK_MAX_PENDING];
     size_t pending_count;
@@ -56,9 +62,12 @@ typedef struct playback_job {
     AVCodecParameters *ref_par[PLAYBACK_TRACK_COUNT]; /* owned, or NULL */
     int out_index[PLAYBACK_TRACK_COUNT];              /* -1 if no track */
     int master;
+    int64_t key_dts;   /* start keyframe, master time base of its file */
+    int64_t key_pts;
     int64_t last_dts[PLAYBACK_TRACK_COUNT]; /* output time base */
     int64_t master_end_out_us; /* end of the last master sample, output */
     int64_t master_end_wall_us;
+    int64_t max_pts_wall_us;   /* latest presentation of a written frame */
     int64_t frame_us;          /* duration of the last master sample */
     size_t packets_written;
     playback_export_result_t res;
@@ -212,6 +221,7 @@ static int playback_input_open(playback_job_t *job, size_t index,
         in->pending_count++;
         if (track == in->master) {
             in->ref_dts = pkt->dts;
+            in->ref_pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
             return 0;
         }
     }
@@ -267,11 +277,10 @@ static int playback_input_matches(const playback_job_t *job,
 
 /* Finds the keyframe at which the export starts: the last master
  * keyframe whose presentation time is at or before from_us, or the
- * first keyframe if there is none. Consumes the input. Sets *key_dts
- * (master time base) and *key_wall_us (UTC of its presentation). */
+ * first keyframe if there is none. Consumes the input. Sets
+ * job->key_dts, job->key_pts and job->res.start_us. */
 static int playback_find_start(playback_job_t *job, size_t index,
-                               playback_input_t *in, int64_t *key_dts,
-                               int64_t *key_wall_us)
+                               playback_input_t *in)
 {
     const playback_segment_t *seg = &job->segs[index];
     AVRational tb = playback_input_tb(in, in->master);
@@ -297,8 +306,9 @@ static int playback_find_start(playback_job_t *job, size_t index,
             break;
         }
         if (pkt->flags & AV_PKT_FLAG_KEY) {
-            *key_dts = pkt->dts;
-            *key_wall_us = wall;
+            job->key_dts = pkt->dts;
+            job->key_pts = pts;
+            job->res.start_us = wall;
             found = 1;
         }
         av_packet_unref(pkt);
@@ -447,22 +457,168 @@ static int playback_write_packet(playback_job_t *job, AVPacket *pkt,
     return 0;
 }
 
+/* State of the copy of one segment. */
+typedef struct playback_copy {
+    const playback_segment_t *seg;
+    playback_input_t *in;
+    int64_t offset[PLAYBACK_TRACK_COUNT]; /* input DTS to output DTS */
+    int64_t ref[PLAYBACK_TRACK_COUNT];    /* first master DTS, per track */
+    int done[PLAYBACK_TRACK_COUNT];       /* track reached to_us */
+    int64_t min_pts;  /* master PTS of the start keyframe, or NOPTS */
+    int64_t prev_dts[PLAYBACK_TRACK_COUNT]; /* previous DTS read, or NOPTS */
+    AVPacket *held[PLAYBACK_MAX_HELD];    /* see playback_copy_master() */
+    int64_t held_end_wall_us[PLAYBACK_MAX_HELD];
+    int64_t held_pts_wall_us[PLAYBACK_MAX_HELD];
+    size_t held_count;
+    int used;
+} playback_copy_t;
+
+static void playback_copy_drop_held(playback_copy_t *copy)
+{
+    for (size_t i = 0; i < copy->held_count; i++)
+        av_packet_free(&copy->held[i]);
+    copy->held_count = 0;
+}
+
+/* Writes one packet whose timestamps are already on the output
+ * timeline, and records where the master track now ends. */
+static int playback_copy_write(playback_job_t *job, playback_copy_t *copy,
+                               AVPacket *pkt, int track,
+                               int64_t end_wall_us, int64_t pts_wall_us)
+{
+    AVRational tb = playback_input_tb(copy->in, track);
+    int ret;
+
+    if (track == job->master) {
+        job->master_end_wall_us = end_wall_us;
+        if (pts_wall_us > job->max_pts_wall_us)
+            job->max_pts_wall_us = pts_wall_us;
+    }
+    ret = playback_write_packet(job, pkt, track, tb);
+    if (ret == 0)
+        copy->used = 1;
+    return ret;
+}
+
+/* Decides whether a master packet goes into the output, which must
+ * both decode and present without holes. Without B-frames this keeps
+ * the packets that start before to_us. With B-frames, a frame presented
+ * at or after to_us and after every frame written so far is held back,
+ * and written only if a later frame in decode order is kept, because
+ * that frame may reference it. A frame presented before to_us, or
+ * before the latest frame written (it fills a hole), is kept. Once the
+ * decode time reaches to_us, the first frame that would be held ends
+ * the track instead. So the output contains every frame presented
+ * before to_us and at most about one group of B-frames more. */
+static int playback_copy_master(playback_job_t *job, playback_copy_t *copy,
+                                AVPacket *pkt, int64_t dts_wall_us,
+                                int64_t pts_wall_us, int64_t end_wall_us)
+{
+    int ret;
+
+    if (pts_wall_us >= job->to_us && pts_wall_us > job->max_pts_wall_us) {
+        if (dts_wall_us >= job->to_us
+            || copy->held_count == PLAYBACK_MAX_HELD) {
+            /* Also stop when the hold queue is full, because a later
+             * frame could reference the frame that does not fit. */
+            copy->done[job->master] = 1;
+            return 0;
+        }
+        copy->held[copy->held_count] = av_packet_clone(pkt);
+        if (!copy->held[copy->held_count])
+            return AVERROR(ENOMEM);
+        copy->held_end_wall_us[copy->held_count] = end_wall_us;
+        copy->held_pts_wall_us[copy->held_count] = pts_wall_us;
+        copy->held_count++;
+        return 0;
+    }
+    for (size_t i = 0; i < copy->held_count; i++) {
+        ret = playback_copy_write(job, copy, copy->held[i], job->master,
+                                  copy->held_end_wall_us[i],
+                                  copy->held_pts_wall_us[i]);
+        if (ret < 0)
+            return ret;
+    }
+    playback_copy_drop_held(copy);
+    return playback_copy_write(job, copy, pkt, job->master, end_wall_us,
+                               pts_wall_us);
+}
+
+/* Gives a packet without a duration the DTS step from the previous
+ * packet of its track. Muxers fill in the duration of every sample but
+ * the last of a fragment from the next DTS, so a segment written from
+ * an RTSP source, whose packets carry no duration, can end with a
+ * zero-length sample. Placing the next segment needs its real length. */
+static void playback_fill_duration(playback_job_t *job,
+                                   playback_copy_t *copy, AVPacket *pkt,
+                                   int track, AVRational tb)
+{
+    int64_t prev = copy->prev_dts[track];
+
+    if (pkt->duration <= 0) {
+        if (prev != AV_NOPTS_VALUE && pkt->dts > prev)
+            pkt->duration = pkt->dts - prev;
+        else if (track == job->master)
+            pkt->duration = av_rescale_q(job->frame_us, PLAYBACK_US, tb);
+    }
+    copy->prev_dts[track] = pkt->dts;
+}
+
+/* Moves one packet onto the output timeline and passes it on, or drops
+ * it if it lies outside the export. The caller unrefs pkt. */
+static int playback_copy_packet(playback_job_t *job, playback_copy_t *copy,
+                                AVPacket *pkt, int track)
+{
+    AVRational tb = playback_input_tb(copy->in, track);
+    int64_t start_us = copy->seg->start_us;
+    int64_t dts_wall = start_us + av_rescale_q(pkt->dts - copy->ref[track],
+                                               tb, PLAYBACK_US);
+    int64_t pts_wall;
+    int64_t end_wall;
+
+    if (pkt->pts == AV_NOPTS_VALUE)
+        pkt->pts = pkt->dts;
+    playback_fill_duration(job, copy, pkt, track, tb);
+    pts_wall = start_us + av_rescale_q(pkt->pts - copy->ref[track], tb,
+                                       PLAYBACK_US);
+    end_wall = dts_wall + av_rescale_q(pkt->duration, tb, PLAYBACK_US);
+    if (track != job->master && dts_wall >= job->to_us) {
+        copy->done[track] = 1;
+        return 0;
+    }
+    /* Leading pictures of the start keyframe (presented before it, as
+     * HEVC RASL pictures of an open GOP) may reference earlier frames
+     * that are not in the output. Trailing pictures never reference
+     * them, so they are safe to drop.
+     * NOTE: no test covers this, because the test encoder (libx265)
+     * wrote no leading pictures even with open-gop=1. */
+    if (track == job->master && copy->min_pts != AV_NOPTS_VALUE
+        && pkt->pts < copy->min_pts)
+        return 0;
+    pkt->dts += copy->offset[track];
+    pkt->pts += copy->offset[track];
+    if (pkt->dts < 0)
+        return 0;
+    if (track != job->master)
+        return playback_copy_write(job, copy, pkt, track, 0, 0);
+    return playback_copy_master(job, copy, pkt, dts_wall, pts_wall,
+                                end_wall);
+}
+
 /* Copies the packets of one segment that lie before to_us. A packet
  * with decode time d (in its file) goes to output time
  * base_out_us + (d - base_dts), where base_dts is in the master time
- * base; packets that would land before output time 0 are skipped.
+ * base; packets that would land before output time 0 are skipped, and
+ * so are master packets presented before min_pts (NOPTS for none).
  * Sets *cut to 1 if the master track reached to_us before the end of
  * the file. */
 static int playback_copy_segment(playback_job_t *job, size_t index,
                                  playback_input_t *in, int64_t base_out_us,
-                                 int64_t base_dts, int *cut)
+                                 int64_t base_dts, int64_t min_pts,
+                                 int *cut)
 {
-    const playback_segment_t *seg = &job->segs[index];
     AVRational master_tb = playback_input_tb(in, in->master);
-    int64_t offset[PLAYBACK_TRACK_COUNT] = {0};
-    int64_t ref[PLAYBACK_TRACK_COUNT] = {0};
-    int done[PLAYBACK_TRACK_COUNT] = {0};
-    int used = 0;
+    playback_copy_t copy;
     AVPacket *pkt = av_packet_alloc();
     int track;
     int ret = 0;
@@ -470,75 +626,58 @@ static int playback_copy_segment(playback_job_t *job, size_t index,
     *cut = 0;
     if (!pkt)
         return -ENOMEM;
+    memset(&copy, 0, sizeof(copy));
+    copy.seg = &job->segs[index];
+    copy.in = in;
+    copy.min_pts = min_pts;
     for (int t = 0; t < PLAYBACK_TRACK_COUNT; t++) {
         AVRational tb;
 
+        copy.prev_dts[t] = AV_NOPTS_VALUE;
         if (in->stream[t] < 0) {
-            done[t] = 1;
+            copy.done[t] = 1;
             continue;
         }
         tb = playback_input_tb(in, t);
-        offset[t] = av_rescale_q(base_out_us, PLAYBACK_US, tb)
-                    - av_rescale_q(base_dts, master_tb, tb);
-        ref[t] = av_rescale_q(in->ref_dts, master_tb, tb);
+        copy.offset[t] = av_rescale_q(base_out_us, PLAYBACK_US, tb)
+                         - av_rescale_q(base_dts, master_tb, tb);
+        copy.ref[t] = av_rescale_q(in->ref_dts, master_tb, tb);
     }
 
-    while (playback_input_read(in, pkt, &track) == 0) {
-        AVRational tb = playback_input_tb(in, track);
-        int64_t wall = seg->start_us
-                       + av_rescale_q(pkt->dts - ref[track], tb,
-                                      PLAYBACK_US);
-
-        if (done[track]) {
+    while (!(copy.done[PLAYBACK_VIDEO] && copy.done[PLAYBACK_AUDIO])
+           && playback_input_read(in, pkt, &track) == 0) {
+        if (copy.done[track]) {
             av_packet_unref(pkt);
             continue;
         }
-        if (wall >= job->to_us) {
-            done[track] = 1;
-            if (track == in->master)
-                *cut = 1;
-            av_packet_unref(pkt);
-            if (done[PLAYBACK_VIDEO] && done[PLAYBACK_AUDIO])
-                break;
-            continue;
-        }
-        if (pkt->pts == AV_NOPTS_VALUE)
-            pkt->pts = pkt->dts;
-        pkt->dts += offset[track];
-        pkt->pts += offset[track];
-        if (pkt->dts < 0) {
-            av_packet_unref(pkt);
-            continue;
-        }
-        if (track == job->master) {
-            int64_t duration = av_rescale_q(pkt->duration, tb, PLAYBACK_US);
-
-            job->master_end_wall_us = wall + duration;
-        }
-        ret = playback_write_packet(job, pkt, track, tb);
+        ret = playback_copy_packet(job, &copy, pkt, track);
         av_packet_unref(pkt);
         if (ret < 0)
             break;
-        used = 1;
     }
+    *cut = copy.done[job->master];
+    playback_copy_drop_held(&copy);
     av_packet_free(&pkt);
-    if (used)
+    if (copy.used)
         job->res.segments_used++;
     return ret;
 }
 
 /* Counts the segment as truncated if its tail could not be read: a
  * read error, a cut-short sample, or readable samples that end more
- * than one frame before the end_us in the catalog. */
-static void playback_check_truncated(playback_job_t *job, size_t index,
-                                     const playback_input_t *in, int cut)
+ * than one frame before the end_us in the catalog. Returns 1 if it
+ * was truncated. */
+static int playback_check_truncated(playback_job_t *job, size_t index,
+                                    const playback_input_t *in, int cut)
 {
     int short_data = !cut
                      && job->master_end_wall_us
                             < job->segs[index].end_us - job->frame_us;
 
-    if (in->truncated || short_data)
-        job->res.truncated_count++;
+    if (!in->truncated && !short_data)
+        return 0;
+    job->res.truncated_count++;
+    return 1;
 }
 
 /* Validates the arguments and returns the index of the first segment
@@ -663,18 +802,19 @@ static int playback_output_finish(playback_job_t *job, const char *out_path)
 }
 
 /* Copies the segments from index first on until to_us, a codec change
- * or the end of segs. in is the open first segment, already consumed
- * up to key_dts by the start search when that reopened it. */
+ * or the end of segs. in is the first segment, open at its start. */
 static int playback_copy_all(playback_job_t *job, size_t first,
-                             playback_input_t *in, int64_t key_dts)
+                             playback_input_t *in)
 {
     int cut = 0;
+    int lost = 0; /* the previous segment ended early */
     int ret;
 
-    ret = playback_copy_segment(job, first, in, 0, key_dts, &cut);
+    ret = playback_copy_segment(job, first, in, 0, job->key_dts,
+                                job->key_pts, &cut);
     if (ret < 0)
         return ret;
-    playback_check_truncated(job, first, in, cut);
+    lost = playback_check_truncated(job, first, in, cut);
     playback_input_close(in);
 
     for (size_t i = first + 1; i < job->n && !cut; i++) {
@@ -695,19 +835,25 @@ static int playback_copy_all(playback_job_t *job, size_t first,
         if (gap > job->frame_us) {
             job->res.gap_count++;
             job->res.gap_total_us += gap;
+            lost = 1;
         }
         if (in->ref_dts == AV_NOPTS_VALUE) {
             /* No readable sample at all: only the tail can be missing,
              * because the init segment was read. */
             job->res.truncated_count++;
             playback_input_close(in);
+            lost = 1;
             continue;
         }
+        /* After missing time, frames that lead the first keyframe would
+         * reference frames that are not in the output. */
         ret = playback_copy_segment(job, i, in, job->master_end_out_us,
-                                    in->ref_dts, &cut);
+                                    in->ref_dts,
+                                    lost ? in->ref_pts : AV_NOPTS_VALUE,
+                                    &cut);
         if (ret < 0)
             return ret;
-        playback_check_truncated(job, i, in, cut);
+        lost = playback_check_truncated(job, i, in, cut);
         playback_input_close(in);
     }
     return 0;
@@ -717,7 +863,7 @@ static int playback_copy_all(playback_job_t *job, size_t first,
  * and positioned so that copying from its start reaches that keyframe.
  * Reopens the file when the search had to read past the start. */
 static int playback_open_start(playback_job_t *job, size_t first,
-                               playback_input_t *in, int64_t *key_dts)
+                               playback_input_t *in)
 {
     const playback_segment_t *seg = &job->segs[first];
     AVPacket *head;
@@ -736,16 +882,16 @@ static int playback_open_start(playback_job_t *job, size_t first,
     }
     head = in->pending[in->pending_count - 1];
     if (job->from_us <= seg->start_us && (head->flags & AV_PKT_FLAG_KEY)) {
-        int64_t pts = head->pts != AV_NOPTS_VALUE ? head->pts : head->dts;
         AVRational tb = playback_input_tb(in, in->master);
 
-        *key_dts = head->dts;
+        job->key_dts = in->ref_dts;
+        job->key_pts = in->ref_pts;
         job->res.start_us = seg->start_us
-                            + av_rescale_q(pts - in->ref_dts, tb,
+                            + av_rescale_q(in->ref_pts - in->ref_dts, tb,
                                            PLAYBACK_US);
         return 0;
     }
-    ret = playback_find_start(job, first, in, key_dts, &job->res.start_us);
+    ret = playback_find_start(job, first, in);
     playback_input_close(in);
     if (ret < 0)
         return ret;
@@ -761,7 +907,6 @@ int playback_export_mp4_ex(const playback_segment_t *segs, size_t n,
     playback_job_t job;
     playback_input_t in;
     size_t first = 0;
-    int64_t key_dts = 0;
     size_t len;
     int ret;
 
@@ -783,19 +928,20 @@ int playback_export_mp4_ex(const playback_segment_t *segs, size_t n,
     job.err = err;
     job.errlen = errlen;
     job.frame_us = PLAYBACK_DEFAULT_FRAME_US;
+    job.max_pts_wall_us = INT64_MIN;
     len = strlen(out_path) + sizeof(".tmp");
     job.tmp_path = malloc(len);
     if (!job.tmp_path)
         return -ENOMEM;
     snprintf(job.tmp_path, len, "%s.tmp", out_path);
 
-    ret = playback_open_start(&job, first, &in, &key_dts);
+    ret = playback_open_start(&job, first, &in);
     if (ret < 0)
         goto fail;
     ret = playback_output_open(&job, &in);
     if (ret < 0)
         goto fail;
-    ret = playback_copy_all(&job, first, &in, key_dts);
+    ret = playback_copy_all(&job, first, &in);
     if (ret < 0)
         goto fail;
     if (job.packets_written == 0) {

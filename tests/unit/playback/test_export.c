@@ -750,6 +750,250 @@ static void export_fails_on_bad_files(void **state)
     assert_non_null(strstr(err, "/nonexistent/out.mp4.tmp"));
 }
 
+#define HEVC_FRAMES 50   /* two GOPs of 25 frames (2 s) */
+
+/* Encoded H.265 test stream: packets in decode order. */
+typedef struct hevc_stream {
+    AVCodecParameters *par;
+    AVRational tb;
+    AVPacket *pkts[HEVC_FRAMES + 8];
+    int count;
+} hevc_stream_t;
+
+static void hevc_stream_free(hevc_stream_t *hs)
+{
+    for (int i = 0; i < hs->count; i++)
+        av_packet_free(&hs->pkts[i]);
+    avcodec_parameters_free(&hs->par);
+}
+
+/* Receives every packet the encoder has ready into hs. */
+static int hevc_drain(AVCodecContext *enc, hevc_stream_t *hs)
+{
+    for (;;) {
+        AVPacket *pkt = av_packet_alloc();
+        int ret = avcodec_receive_packet(enc, pkt);
+
+        if (ret < 0 || hs->count == HEVC_FRAMES + 8) {
+            av_packet_free(&pkt);
+            return ret == AVERROR(EAGAIN) || ret == AVERROR_EOF ? 0 : ret;
+        }
+        hs->pkts[hs->count++] = pkt;
+    }
+}
+
+/* Decodes the first HEVC_FRAMES frames of src and encodes them with
+ * libx265 using B-frames and a closed GOP of 25 frames (2 s), as a
+ * camera with B-frames would send them. */
+static int hevc_encode(const char *src, hevc_stream_t *hs)
+{
+    AVFormatContext *in = NULL;
+    AVCodecContext *dec = NULL;
+    AVCodecContext *enc = NULL;
+    const AVCodec *x265 = avcodec_find_encoder_by_name("libx265");
+    AVDictionary *opts = NULL;
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *frame = av_frame_alloc();
+    int frames = 0;
+    int vindex;
+    int ret = AVERROR_ENCODER_NOT_FOUND;
+
+    memset(hs, 0, sizeof(*hs));
+    if (!x265)
+        goto done;
+    ret = avformat_open_input(&in, src, NULL, NULL);
+    if (ret < 0)
+        goto done;
+    vindex = av_find_best_stream(in, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    dec = test_open_decoder(in->streams[vindex]);
+    enc = avcodec_alloc_context3(x265);
+    if (!dec || !enc) {
+        ret = AVERROR(ENOMEM);
+        goto done;
+    }
+    enc->width = dec->width;
+    enc->height = dec->height;
+    enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    enc->time_base = (AVRational){2, 25};
+    enc->framerate = (AVRational){25, 2};
+    enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    av_dict_set(&opts, "preset", "ultrafast", 0);
+    av_dict_set(&opts, "x265-params",
+                "keyint=25:min-keyint=25:scenecut=0:bframes=3:"
+                "open-gop=0:log-level=error", 0);
+    ret = avcodec_open2(enc, x265, &opts);
+    av_dict_free(&opts);
+    if (ret < 0)
+        goto done;
+
+    while (frames < HEVC_FRAMES && av_read_frame(in, pkt) >= 0) {
+        if (pkt->stream_index == vindex
+            && avcodec_send_packet(dec, pkt) >= 0) {
+            while (frames < HEVC_FRAMES
+                   && avcodec_receive_frame(dec, frame) >= 0) {
+                frame->pts = frames++;
+                frame->pict_type = AV_PICTURE_TYPE_NONE;
+                ret = avcodec_send_frame(enc, frame);
+                av_frame_unref(frame);
+                if (ret < 0 || (ret = hevc_drain(enc, hs)) < 0)
+                    goto done;
+            }
+        }
+        av_packet_unref(pkt);
+    }
+    avcodec_send_frame(enc, NULL);
+    ret = hevc_drain(enc, hs);
+    if (ret < 0)
+        goto done;
+    hs->par = avcodec_parameters_alloc();
+    ret = hs->par ? avcodec_parameters_from_context(hs->par, enc)
+                  : AVERROR(ENOMEM);
+    hs->tb = enc->time_base;
+
+done:
+    av_frame_free(&frame);
+    av_packet_free(&pkt);
+    avcodec_free_context(&enc);
+    avcodec_free_context(&dec);
+    avformat_close_input(&in);
+    return ret;
+}
+
+/* Writes packets [first, last) of hs into a fragmented MP4 segment. */
+static int hevc_write_segment(const hevc_stream_t *hs, int first, int last,
+                              const char *dst)
+{
+    AVFormatContext *out = NULL;
+    AVDictionary *opts = NULL;
+    AVPacket *pkt = av_packet_alloc();
+    AVStream *st;
+    int ret;
+
+    ret = avformat_alloc_output_context2(&out, NULL, "mp4", dst);
+    if (ret < 0)
+        goto done;
+    st = avformat_new_stream(out, NULL);
+    avcodec_parameters_copy(st->codecpar, hs->par);
+    st->time_base = (AVRational){1, 12800};
+    ret = avio_open(&out->pb, dst, AVIO_FLAG_WRITE);
+    if (ret < 0)
+        goto done;
+    av_dict_set(&opts, "movflags", "frag_keyframe+empty_moov+"
+                "default_base_moof", 0);
+    ret = avformat_write_header(out, &opts);
+    av_dict_free(&opts);
+    for (int i = first; i < last && ret >= 0; i++) {
+        av_packet_ref(pkt, hs->pkts[i]);
+        av_packet_rescale_ts(pkt, hs->tb, st->time_base);
+        pkt->stream_index = 0;
+        ret = av_interleaved_write_frame(out, pkt);
+    }
+    if (ret >= 0)
+        ret = av_write_trailer(out);
+    if (ret > 0)
+        ret = 0;
+
+done:
+    av_packet_free(&pkt);
+    if (out)
+        avio_closep(&out->pb);
+    avformat_free_context(out);
+    return ret;
+}
+
+static unsigned test_codec_tag(const char *path)
+{
+    AVFormatContext *fmt = NULL;
+    unsigned tag = 0;
+
+    if (avformat_open_input(&fmt, path, NULL, NULL) == 0) {
+        tag = fmt->streams[0]->codecpar->codec_tag;
+        avformat_close_input(&fmt);
+    }
+    return tag;
+}
+
+/* Writes hs as two segments split at its second keyframe, with catalog
+ * times from BASE_US on, into segs and path. */
+static void hevc_make_segments(const hevc_stream_t *hs, const char *name,
+                               playback_segment_t segs[2],
+                               char path[2][300])
+{
+    int64_t first_dts_us;
+    int second = -1;
+
+    /* Split in decode order at the second keyframe. */
+    for (int i = 1; i < hs->count && second < 0; i++) {
+        if (hs->pkts[i]->flags & AV_PKT_FLAG_KEY)
+            second = i;
+    }
+    assert_true(second > 0);
+    assert_true(hs->pkts[1]->pts != hs->pkts[1]->dts);
+    first_dts_us = av_rescale_q(hs->pkts[0]->dts, hs->tb, AV_TIME_BASE_Q);
+    for (int k = 0; k < 2; k++) {
+        int from = k == 0 ? 0 : second;
+        int to = k == 0 ? second : hs->count;
+        AVPacket *last = hs->pkts[to - 1];
+
+        snprintf(path[k], sizeof(path[k]), "%s/%s%d.mp4", test_dir, name,
+                 k);
+        assert_int_equal(hevc_write_segment(hs, from, to, path[k]), 0);
+        segs[k].path = path[k];
+        segs[k].start_us = BASE_US
+                           + av_rescale_q(hs->pkts[from]->dts, hs->tb,
+                                          AV_TIME_BASE_Q)
+                           - first_dts_us;
+        /* The encoder sets no durations, so the last packet has none. */
+        segs[k].end_us = BASE_US
+                         + av_rescale_q(last->dts, hs->tb, AV_TIME_BASE_Q)
+                         + FRAME_US - first_dts_us;
+    }
+}
+
+/* Exports H.265 with B-frames across two segments, with to_us at each
+ * position of a group of B-frames, and checks that every frame
+ * presented before to_us is there and decodes. */
+static void export_hevc_with_bframes(void **state)
+{
+    hevc_stream_t hs;
+    playback_segment_t segs[2];
+    char path[2][300];
+    const char *out = test_out_path("hevc.mp4");
+
+    if (hevc_encode(test_source_path, &hs) == AVERROR_ENCODER_NOT_FOUND) {
+        hevc_stream_free(&hs);
+        skip();
+    }
+    assert_non_null(hs.par);
+    assert_int_equal(hs.count, HEVC_FRAMES);
+    hevc_make_segments(&hs, "hevc", segs, path);
+
+    for (int64_t to_ms = 2800; to_ms <= 3200; to_ms += 80) {
+        playback_export_result_t res;
+        export_info_t info;
+        char err[256];
+        int64_t to = BASE_US + to_ms * 1000;
+        int ret;
+
+        ret = playback_export_mp4_ex(segs, 2, BASE_US + US_PER_S, to, out,
+                                     &res, err, sizeof(err));
+        assert_int_equal(ret, 0);
+        assert_int_equal(res.segments_used, 2);
+        assert_int_equal(test_codec_tag(out), MKTAG('h', 'v', 'c', '1'));
+        assert_int_equal(test_analyze(out, &info), 0);
+        assert_int_equal(info.decode_errors, 0);
+        assert_true(info.first_is_key);
+        assert_true(info.max_step_us <= FRAME_US);
+        /* Every frame presented before to_us, plus at most the frames
+         * of one group of B-frames that they are decoded after. */
+        assert_true(info.video_end_us - info.first_pts_us
+                    >= to - res.start_us);
+        assert_true(info.video_end_us - info.first_pts_us
+                    <= to - res.start_us + 4 * FRAME_US);
+    }
+    hevc_stream_free(&hs);
+}
+
 static void export_replaces_existing_file(void **state)
 {
     const char *out = test_out_path("replace.mp4");
@@ -784,6 +1028,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(export_rejects_empty_range),
         cmocka_unit_test(export_fails_on_bad_files),
         cmocka_unit_test(export_replaces_existing_file),
+        cmocka_unit_test(export_hevc_with_bframes),
     };
 
     if (argc != 3) {
