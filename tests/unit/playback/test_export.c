@@ -608,6 +608,51 @@ static void export_keeps_whole_part_of_cut(void **state)
     assert_true(info.video_end_us > 11600000 + FRAME_US);
 }
 
+/* Cuts SEG_1 at many offsets, inside the init segment, a moof box or
+ * an mdat box, and exports it after SEG_0. Each export either succeeds
+ * with a file that decodes cleanly or fails with a message that names
+ * the file. */
+static void export_survives_any_cut(void **state)
+{
+    const char *out = test_out_path("any-cut.mp4");
+    char cut_path[300];
+    long size = test_file_size(test_paths[SEG_1]);
+    playback_segment_t segs[2];
+    int successes = 0;
+
+    assert_true(size > 0);
+    snprintf(cut_path, sizeof(cut_path), "%s/seg1-any-cut.mp4", test_dir);
+    segs[0] = test_segs[SEG_0];
+    segs[1] = test_segs[SEG_1];
+    segs[1].path = cut_path;
+    for (long cut = 0; cut < size; cut += cut < 4096 ? 509 : size / 16 + 1) {
+        playback_export_result_t res;
+        export_info_t info;
+        char err[512];
+        int ret;
+
+        assert_int_equal(test_copy_prefix(test_paths[SEG_1], cut_path, cut),
+                         0);
+        ret = playback_export_mp4_ex(segs, 2, segs[0].start_us,
+                                     segs[1].end_us, out, &res, err,
+                                     sizeof(err));
+        assert_no_tmp(out);
+        if (ret < 0) {
+            assert_non_null(strstr(err, cut_path));
+            assert_false(test_file_exists(out));
+            continue;
+        }
+        successes++;
+        assert_int_equal(res.truncated_count, 1);
+        assert_int_equal(test_analyze(out, &info), 0);
+        assert_int_equal(info.decode_errors, 0);
+        assert_true(info.max_step_us <= FRAME_US);
+        assert_true(info.video_frames >= 120);
+        unlink(out);
+    }
+    assert_true(successes > 0);
+}
+
 static void export_cut_first_segment(void **state)
 {
     const char *out = test_out_path("cut-first.mp4");
@@ -1024,6 +1069,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(export_stops_at_codec_change),
         cmocka_unit_test(export_keeps_whole_part_of_cut),
         cmocka_unit_test(export_cut_first_segment),
+        cmocka_unit_test(export_survives_any_cut),
         cmocka_unit_test(export_rejects_bad_arguments),
         cmocka_unit_test(export_rejects_empty_range),
         cmocka_unit_test(export_fails_on_bad_files),
