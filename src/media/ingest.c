@@ -20,7 +20,7 @@
  * keyframe of a muxer generation, the packet's arrival time becomes the
  * anchor of the video track; later packets are placed by their RTP
  * timestamps relative to it. A dts that does not increase is repaired
- * (moved one microsecond past the previous one) and counted. A timestamp
+ * (moved one tick past the previous one) and counted. A timestamp
  * that strays more than INGEST_DISCONTINUITY_US from the arrival clock
  * (a camera clock jump or a wrap) ends the generation: the next keyframe
  * starts a new init segment and so a new segment file, and the jump is
@@ -78,19 +78,22 @@ typedef struct ingest_session {
     fmp4_muxer_t *mux;
     vms_buf_t *init;
     int64_t anchor_wall_us;   /* wall time of the generation's start */
-    int64_t video_anchor_ts;  /* video dts (µs) at anchor_wall_us */
-    int64_t audio_anchor_ts;  /* audio dts (µs) at audio_anchor_wall */
+    AVRational vtb;           /* video time base (RTP: 1/90000) */
+    int64_t video_anchor_ts;  /* video dts (vtb) at anchor_wall_us */
+    int64_t audio_anchor_ts;  /* audio dts (its time base) at
+                                 audio_anchor_wall */
     int64_t audio_anchor_wall;
     int audio_anchored;
-    int64_t last_video_us;    /* generation-relative µs of last dts */
-    int64_t last_audio_us;
-    int64_t last_duration_us;
-    AVPacket *pending;        /* held-back video packet (µs, relative) */
+    int64_t last_video_ts;    /* generation-relative dts (vtb) */
+    int64_t last_audio_ts;    /* audio time base, AV_NOPTS_VALUE if none */
+    int64_t last_audio_duration;
+    int64_t last_duration;    /* vtb */
+    AVPacket *pending;        /* held-back video packet (vtb, relative) */
     int pending_valid;
     int frag_open;            /* packets written since the last flush */
     int frag_keyframe;
-    int64_t frag_start_us;
-    int64_t frag_duration_us;
+    int64_t frag_start;       /* vtb, relative */
+    int64_t frag_duration;    /* vtb */
     int64_t frag_arrival_us;
     int streamed;             /* at least one fragment published */
 } ingest_session_t;
@@ -360,8 +363,9 @@ static int ingest_flush_fragment(ingest_t *ing, ingest_session_t *s)
     vms_buf_unref(data);
     if (!frag)
         return AVERROR(ENOMEM);
-    frag->start_us = s->anchor_wall_us + s->frag_start_us;
-    frag->duration_us = s->frag_duration_us;
+    frag->start_us = s->anchor_wall_us +
+                     av_rescale_q(s->frag_start, s->vtb, ingest_us_tb);
+    frag->duration_us = av_rescale_q(s->frag_duration, s->vtb, ingest_us_tb);
     frag->keyframe = s->frag_keyframe;
     frag->arrival_us = s->frag_arrival_us;
     hub_publish(ing->hub, frag);
@@ -386,7 +390,8 @@ static int ingest_write_pending(ingest_t *ing, ingest_session_t *s)
         return 0;
     s->pending_valid = 0;
     if (s->frag_open &&
-        (key || s->frag_duration_us + p->duration > INGEST_FRAGMENT_MAX_US)) {
+        (key || av_rescale_q(s->frag_duration + p->duration, s->vtb,
+                             ingest_us_tb) > INGEST_FRAGMENT_MAX_US)) {
         rc = ingest_flush_fragment(ing, s);
         if (rc < 0)
             return rc;
@@ -394,11 +399,11 @@ static int ingest_write_pending(ingest_t *ing, ingest_session_t *s)
     if (!s->frag_open) {
         s->frag_open = 1;
         s->frag_keyframe = key;
-        s->frag_start_us = p->dts;
-        s->frag_duration_us = 0;
+        s->frag_start = p->dts;
+        s->frag_duration = 0;
         s->frag_arrival_us = av_gettime_relative();
     }
-    s->frag_duration_us += p->duration;
+    s->frag_duration += p->duration;
     rc = fmp4_muxer_write(s->mux, FMP4_TRACK_VIDEO, p);
     av_packet_unref(p);
     return rc;
@@ -414,7 +419,7 @@ static int ingest_end_generation(ingest_t *ing, ingest_session_t *s)
         return 0;
     if (s->pending_valid) {
         if (s->pending->duration <= 0)
-            s->pending->duration = s->last_duration_us;
+            s->pending->duration = s->last_duration;
         rc = ingest_write_pending(ing, s);
     }
     if (rc >= 0)
@@ -465,6 +470,7 @@ static int ingest_begin_generation(ingest_t *ing, ingest_session_t *s,
 {
     AVStream *vst = s->ic->streams[s->video_index];
     AVCodecParameters *apar = NULL;
+    AVRational audio_tb = ingest_us_tb;
     hub_info_t info;
     int rc;
 
@@ -480,17 +486,20 @@ static int ingest_begin_generation(ingest_t *ing, ingest_session_t *s,
     }
     if (!s->vpar->extradata_size)
         return AVERROR_INVALIDDATA;
-    if (s->audio_index >= 0)
+    if (s->audio_index >= 0) {
         apar = s->ic->streams[s->audio_index]->codecpar;
-    rc = fmp4_muxer_new(s->vpar, ingest_us_tb, apar, ingest_us_tb, &s->mux,
+        audio_tb = s->ic->streams[s->audio_index]->time_base;
+    }
+    rc = fmp4_muxer_new(s->vpar, vst->time_base, apar, audio_tb, &s->mux,
                         &s->init);
     if (rc < 0)
         return rc;
 
     s->anchor_wall_us = now_us;
-    s->video_anchor_ts = av_rescale_q(pkt->dts, vst->time_base, ingest_us_tb);
-    s->last_video_us = -1;
-    s->last_audio_us = -1;
+    s->vtb = vst->time_base;
+    s->video_anchor_ts = pkt->dts;
+    s->last_video_ts = -1;
+    s->last_audio_ts = AV_NOPTS_VALUE;
     s->audio_anchored = 0;
     s->frag_open = 0;
     s->pending_valid = 0;
@@ -537,15 +546,15 @@ static int ingest_video_packet(ingest_t *ing, ingest_session_t *s,
     }
 
     if (s->mux && pkt->dts != AV_NOPTS_VALUE) {
-        ts = av_rescale_q(pkt->dts, vst->time_base, ingest_us_tb) -
-             s->video_anchor_ts;
-        if (llabs(s->anchor_wall_us + ts - now_us) >
-            INGEST_DISCONTINUITY_US) {
+        int64_t offset = s->anchor_wall_us +
+                         av_rescale_q(pkt->dts - s->video_anchor_ts, s->vtb,
+                                      ingest_us_tb) -
+                         now_us;
+        if (llabs(offset) > INGEST_DISCONTINUITY_US) {
             vms_log(VMS_LOG_WARN, "ingest",
                     "%s event=timestamp_jump offset_ms=%lld "
                     "action=new_segment",
-                    ing->name,
-                    (long long)(s->anchor_wall_us + ts - now_us) / 1000);
+                    ing->name, (long long)offset / 1000);
             pthread_mutex_lock(&ing->lock);
             ing->status.timestamp_gaps++;
             pthread_mutex_unlock(&ing->lock);
@@ -579,13 +588,11 @@ static int ingest_video_packet(ingest_t *ing, ingest_session_t *s,
         hub_set_keyframe(ing->hub, pkt, s->vpar, now_us);
 
     if (pkt->dts == AV_NOPTS_VALUE)
-        ts = s->last_video_us + (s->last_duration_us > 0
-                                     ? s->last_duration_us : 1);
+        ts = s->last_video_ts + (s->last_duration > 0 ? s->last_duration : 1);
     else
-        ts = av_rescale_q(pkt->dts, vst->time_base, ingest_us_tb) -
-             s->video_anchor_ts;
-    if (pkt->dts == AV_NOPTS_VALUE || ts <= s->last_video_us) {
-        ts = s->last_video_us + 1;
+        ts = pkt->dts - s->video_anchor_ts;
+    if (pkt->dts == AV_NOPTS_VALUE || ts <= s->last_video_ts) {
+        ts = s->last_video_ts + 1;
         pthread_mutex_lock(&ing->lock);
         ing->status.timestamps_repaired++;
         pthread_mutex_unlock(&ing->lock);
@@ -593,7 +600,7 @@ static int ingest_video_packet(ingest_t *ing, ingest_session_t *s,
 
     if (s->pending_valid) {
         s->pending->duration = ts - s->pending->dts;
-        s->last_duration_us = s->pending->duration;
+        s->last_duration = s->pending->duration;
         rc = ingest_write_pending(ing, s);
         if (rc < 0)
             return rc;
@@ -605,51 +612,59 @@ static int ingest_video_packet(ingest_t *ing, ingest_session_t *s,
      * composition offset is kept in case one does. */
     s->pending->pts = pkt->pts == AV_NOPTS_VALUE || pkt->pts < pkt->dts
                           ? ts
-                          : ts + av_rescale_q(pkt->pts - pkt->dts,
-                                              vst->time_base, ingest_us_tb);
+                          : ts + (pkt->pts - pkt->dts);
     s->pending->dts = ts;
     s->pending->duration = 0;
     s->pending_valid = 1;
-    s->last_video_us = ts;
+    s->last_video_ts = ts;
     return 0;
 }
 
 /* Handles one AAC packet: placed on the wall clock by its own anchor,
- * kept monotonic, dropped before the first video keyframe. */
+ * kept monotonic, dropped before the first video keyframe. Audio keeps
+ * its own time base (the sample rate) so that frame durations stay
+ * exact and the muxer never sees a rounding step backwards. */
 static int ingest_audio_packet(ingest_t *ing, ingest_session_t *s,
                                AVPacket *pkt)
 {
     AVStream *ast = s->ic->streams[s->audio_index];
+    AVRational tb = ast->time_base;
     int64_t now_us = vms_clock_now_us(ing->clock);
+    int64_t wall;
     int64_t ts;
-    int64_t own;
-    int rc;
 
     if (!s->mux || pkt->dts == AV_NOPTS_VALUE)
         return 0;
-    own = av_rescale_q(pkt->dts, ast->time_base, ingest_us_tb);
-    if (!s->audio_anchored ||
-        llabs(s->audio_anchor_wall + (own - s->audio_anchor_ts) - now_us) >
-            INGEST_DISCONTINUITY_US) {
+    wall = s->audio_anchor_wall +
+           av_rescale_q(pkt->dts - s->audio_anchor_ts, tb, ingest_us_tb);
+    if (!s->audio_anchored || llabs(wall - now_us) > INGEST_DISCONTINUITY_US) {
         s->audio_anchor_wall = now_us;
-        s->audio_anchor_ts = own;
+        s->audio_anchor_ts = pkt->dts;
         s->audio_anchored = 1;
     }
-    ts = s->audio_anchor_wall + (own - s->audio_anchor_ts) -
-         s->anchor_wall_us;
+    ts = av_rescale_q(s->audio_anchor_wall - s->anchor_wall_us, ingest_us_tb,
+                      tb) +
+         (pkt->dts - s->audio_anchor_ts);
     if (ts < 0)
         return 0;
-    if (ts <= s->last_audio_us)
-        ts = s->last_audio_us + 1;
-    s->last_audio_us = ts;
+    if (pkt->duration <= 0) {
+        int frame = ast->codecpar->frame_size > 0 ? ast->codecpar->frame_size
+                                                  : 1024;
+        int rate = ast->codecpar->sample_rate > 0
+                       ? ast->codecpar->sample_rate
+                       : 48000;
+        pkt->duration = av_rescale_q(frame, (AVRational){1, rate}, tb);
+    }
+    if (s->last_audio_ts != AV_NOPTS_VALUE &&
+        ts < s->last_audio_ts + s->last_audio_duration)
+        ts = s->last_audio_ts + s->last_audio_duration;
+    s->last_audio_ts = ts;
+    s->last_audio_duration = pkt->duration;
     pkt->dts = ts;
     pkt->pts = ts;
-    pkt->duration = av_rescale_q(pkt->duration, ast->time_base,
-                                 ingest_us_tb);
     /* Audio that arrives between two video packets joins the fragment
      * that the next video packet completes. */
-    rc = fmp4_muxer_write(s->mux, FMP4_TRACK_AUDIO, pkt);
-    return rc;
+    return fmp4_muxer_write(s->mux, FMP4_TRACK_AUDIO, pkt);
 }
 
 static void ingest_session_close(ingest_t *ing, ingest_session_t *s)
@@ -699,10 +714,16 @@ static int ingest_session_run(ingest_t *ing, char *err, size_t errlen,
         }
         pthread_mutex_unlock(&ing->lock);
 
-        if (pkt->stream_index == s.video_index)
+        if (pkt->stream_index == s.video_index) {
             rc = ingest_video_packet(ing, &s, pkt);
-        else if (pkt->stream_index == s.audio_index)
-            rc = ingest_audio_packet(ing, &s, pkt);
+        } else if (pkt->stream_index == s.audio_index) {
+            /* A bad audio packet costs that packet, never the video. */
+            if (ingest_audio_packet(ing, &s, pkt) < 0) {
+                pthread_mutex_lock(&ing->lock);
+                ing->status.audio_dropped++;
+                pthread_mutex_unlock(&ing->lock);
+            }
+        }
         av_packet_unref(pkt);
         if (rc < 0) {
             char reason[AV_ERROR_MAX_STRING_SIZE];

@@ -43,6 +43,7 @@ typedef struct ingest_status {
     uint64_t timestamp_gaps; /* discontinuities that started a new segment */
     uint64_t timestamps_repaired; /* missing or non-increasing dts fixed */
     uint64_t frames_dropped; /* frames before the first keyframe */
+    uint64_t audio_dropped;  /* audio packets the muxer rejected */
     int64_t last_frame_us;   /* UTC of the last video frame, 0 if none */
     int64_t retry_in_ms;     /* when retrying: time until the next try */
 } ingest_status_t;

@@ -1,0 +1,114 @@
+/*
+ * Shared between the API's source files: the per-connection state and
+ * the response helpers. Everything here runs on the event-loop thread.
+ */
+#ifndef VMS_API_INTERNAL_H
+#define VMS_API_INTERNAL_H
+
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "api/api.h"
+#include "live/live.h"
+
+#define API_BODY_MAX 65536
+#define API_PATH_MAX 512
+
+typedef struct api_export_job api_export_job_t;
+
+typedef enum api_method {
+    API_GET,
+    API_HEAD,
+    API_POST,
+    API_PUT,
+    API_PATCH,
+    API_DELETE,
+    API_OTHER,
+} api_method_t;
+
+/* libwebsockets' per-session data: one HTTP request at a time, or one
+ * live WebSocket viewer. lws zeroes it when the connection opens. */
+typedef struct api_conn {
+    api_server_t *srv;
+    struct lws *wsi;
+
+    /* HTTP request */
+    api_method_t method;
+    char path[API_PATH_MAX];
+    char *body;
+    size_t body_len;
+    int body_too_large;
+
+    /* HTTP response body: memory (resp) or a file range [file_off,
+     * file_end) of fd. */
+    vms_buf_t *resp;
+    size_t resp_off;
+    int fd;
+    off_t file_off;
+    off_t file_end;
+    int sending;
+
+    /* playback export being waited for */
+    api_export_job_t *job;
+    struct api_conn *next_waiting;
+
+    /* live viewer */
+    live_client_t *live;
+    live_item_t item;       /* being sent */
+    size_t item_off;
+    int text_pending;       /* the JSON header of an init segment */
+    int64_t camera_id;
+    char stream[8];
+    struct api_conn *next_live;
+} api_conn_t;
+
+struct api_server {
+    api_config_t cfg;
+    char host[64];
+    char web_root[512];
+    char cache_dir[512];
+    struct lws_context *ctx;
+    pthread_t thread;
+    int stopping;
+    api_conn_t *live_conns;     /* event-loop thread only */
+    api_conn_t *waiting_conns;  /* event-loop thread only */
+    pthread_mutex_t jobs_lock;
+    api_export_job_t *jobs;     /* running or finished exports */
+};
+
+/* Response helpers. Each writes the status line and headers at once
+ * and queues the body; they return 0, or -1 to close the connection. */
+int api_respond(api_conn_t *c, int status, const char *content_type,
+                vms_buf_t *body, const char *extra_headers);
+int api_respond_json(api_conn_t *c, int status, json_t *value);
+int api_respond_error(api_conn_t *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Serves path with Range support; content_type NULL guesses from the
+ * name. */
+int api_respond_file(api_conn_t *c, const char *path,
+                     const char *content_type, const char *extra_headers);
+
+/* Reads a query argument ("name" without '='); returns NULL if absent. */
+const char *api_query(api_conn_t *c, const char *name, char *buf,
+                      size_t len);
+
+/* Parses a time given as integer UTC microseconds or as ISO 8601
+ * ("2026-01-31T12:00:00Z", optional fraction). Returns 0 or -EINVAL. */
+int api_parse_time(const char *text, int64_t *out_us);
+
+/* Route handlers. */
+int api_route_cameras(api_conn_t *c, const char *rest);
+int api_route_static(api_conn_t *c);
+int api_route_status(api_conn_t *c);
+int api_recordings_list(api_conn_t *c, int64_t camera_id);
+int api_playback(api_conn_t *c, int64_t camera_id);
+int api_snapshot(api_conn_t *c, int64_t camera_id);
+
+/* Playback export jobs (recordings.c). */
+void api_export_poll(api_server_t *srv);
+void api_export_detach(api_conn_t *c);
+void api_export_free_all(api_server_t *srv);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * vmsd, the recording daemon: wiring only. Loads the configuration,
+ * opens the catalog, reconciles the volumes, then starts the recorder,
+ * the camera supervisor and the HTTP server, and shuts them down in the
+ * reverse order on SIGTERM or SIGINT so that every open segment is
+ * closed and indexed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libavutil/log.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/api.h"
+#include "catalog/catalog.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "storage/recorder.h"
+#include "storage/recovery.h"
+#include "vmsd/cameras.h"
+
+static void vmsd_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vmsd -c FILE\n"
+            "  -c, --config FILE   configuration file (see vms.conf.example)\n"
+            "  -h, --help          show this help\n");
+}
+
+/* Routes FFmpeg's warnings and errors through the daemon's log. */
+static void vmsd_av_log(void *avcl, int level, const char *fmt, va_list vl)
+{
+    static int print_prefix = 1;
+    char line[512];
+    size_t n;
+
+    if (level > AV_LOG_WARNING)
+        return;
+    av_log_format_line(avcl, level, fmt, vl, line, sizeof(line),
+                       &print_prefix);
+    n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    if (n == 0)
+        return;
+    vms_log(level <= AV_LOG_ERROR ? VMS_LOG_WARN : VMS_LOG_DEBUG, "ffmpeg",
+            "message=\"%s\"", line);
+}
+
+/* Creates dir and its missing parents with mode 0750. */
+static int vmsd_mkdirs(const char *dir)
+{
+    char path[VMS_CONFIG_PATH_MAX + 32];
+
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0750) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(path, 0750) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+/* Parses the command line and loads the configuration; exits with
+ * status 2 on a usage or configuration error. */
+static void vmsd_load_config(int argc, char **argv, vms_config_t *cfg)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    char err[512];
+    vms_log_level_t level;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'h':
+            vmsd_usage(stdout);
+            exit(0);
+        default:
+            vmsd_usage(stderr);
+            exit(2);
+        }
+    }
+    if (!path || optind != argc) {
+        vmsd_usage(stderr);
+        exit(2);
+    }
+    vms_config_defaults(cfg);
+    if (vms_config_load(cfg, path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vmsd: %s: %s\n", path, err);
+        exit(2);
+    }
+    if (vms_log_parse_level(cfg->log_level, &level) == 0)
+        vms_log_threshold = level;
+    if (!vms_config_host_is_loopback(cfg->listen_host)) {
+        fprintf(stderr,
+                "vmsd: %s: listen address %s is not a loopback address. "
+                "Until user authentication exists, vmsd serves only this "
+                "machine: set listen = 127.0.0.1:%d\n",
+                path, cfg->listen_host, cfg->listen_port);
+        exit(2);
+    }
+    if (cfg->volume_count == 0) {
+        snprintf(cfg->volumes[0], sizeof(cfg->volumes[0]), "%s/video",
+                 cfg->data_dir);
+        cfg->volume_count = 1;
+    }
+}
+
+/* Creates the data directories and reconciles every volume. */
+static int vmsd_prepare_storage(const vms_config_t *cfg, catalog_t *cat)
+{
+    for (int i = 0; i < cfg->volume_count; i++) {
+        recovery_report_t report;
+        int rc = vmsd_mkdirs(cfg->volumes[i]);
+
+        if (rc < 0) {
+            vms_log(VMS_LOG_ERROR, "vmsd",
+                    "volume=%s error=\"cannot create: %s\"", cfg->volumes[i],
+                    strerror(-rc));
+            return rc;
+        }
+        rc = recovery_scan_volume(cfg->volumes[i], cat, &report);
+        if (rc < 0) {
+            vms_log(VMS_LOG_ERROR, "vmsd",
+                    "volume=%s error=\"cannot scan: %s\"", cfg->volumes[i],
+                    strerror(-rc));
+            return rc;
+        }
+        vms_log(VMS_LOG_INFO, "recovery",
+                "volume=%s indexed=%d trimmed=%d removed=%d missing=%d "
+                "errors=%d",
+                cfg->volumes[i], report.indexed, report.trimmed,
+                report.removed, report.missing, report.errors);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    vms_config_t cfg;
+    char path[VMS_CONFIG_PATH_MAX + 32];
+    char err[512];
+    catalog_t *cat = NULL;
+    recorder_t *rec = NULL;
+    vmsd_cameras_t *cams = NULL;
+    api_server_t *srv = NULL;
+    recorder_config_t rcfg;
+    api_config_t acfg;
+    sigset_t signals;
+    int sig = 0;
+    int status = 1;
+    int rc;
+
+    vmsd_load_config(argc, argv, &cfg);
+    av_log_set_callback(vmsd_av_log);
+
+    /* Block the stop signals in every thread; main waits for them. */
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    snprintf(path, sizeof(path), "%s/cache", cfg.data_dir);
+    rc = vmsd_mkdirs(path);
+    if (rc < 0) {
+        vms_log(VMS_LOG_ERROR, "vmsd",
+                "data_dir=%s error=\"cannot create: %s\"", cfg.data_dir,
+                strerror(-rc));
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/catalog.db", cfg.data_dir);
+    rc = catalog_open(path, &cat, err, sizeof(err));
+    if (rc < 0) {
+        vms_log(VMS_LOG_ERROR, "vmsd", "error=\"%s\"", err);
+        return 1;
+    }
+    vms_log(VMS_LOG_INFO, "vmsd", "event=catalog_open path=%s schema=%d",
+            path, catalog_schema_version(cat));
+    if (vmsd_prepare_storage(&cfg, cat) < 0)
+        goto out;
+
+    /* NOTE: only the first volume records; choosing among several
+     * volumes by free space is not implemented yet. */
+    memset(&rcfg, 0, sizeof(rcfg));
+    rcfg.volume = cfg.volumes[0];
+    rcfg.segment_seconds = cfg.segment_seconds;
+    rcfg.fsync_interval_ms = cfg.fsync_interval_ms;
+    rc = recorder_start(&rcfg, cat, &rec);
+    if (rc < 0)
+        goto out;
+    rc = vmsd_cameras_new(cat, rec, &vms_clock_real,
+                          cfg.retry_max_seconds * 1000, &cams);
+    if (rc < 0)
+        goto out;
+    vmsd_cameras_start_all(cams);
+
+    memset(&acfg, 0, sizeof(acfg));
+    snprintf(path, sizeof(path), "%s/cache", cfg.data_dir);
+    acfg.host = cfg.listen_host;
+    acfg.port = cfg.listen_port;
+    acfg.web_root = cfg.web_root;
+    acfg.cache_dir = path;
+    acfg.cat = cat;
+    acfg.svc = &vmsd_cameras_service;
+    acfg.svc_ctx = cams;
+    rc = api_server_start(&acfg, &srv, err, sizeof(err));
+    if (rc < 0) {
+        vms_log(VMS_LOG_ERROR, "vmsd", "error=\"%s\"", err);
+        goto out;
+    }
+    vms_log(VMS_LOG_INFO, "vmsd", "event=started url=http://%s:%d/",
+            cfg.listen_host, cfg.listen_port);
+
+    while (sigwait(&signals, &sig) != 0)
+        ;
+    vms_log(VMS_LOG_INFO, "vmsd", "event=stopping signal=%s",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    status = 0;
+
+out:
+    api_server_stop(srv);
+    if (cams)
+        vmsd_cameras_stop_all(cams);
+    recorder_stop(rec);
+    vmsd_cameras_free(cams);
+    catalog_close(cat);
+    vms_log(VMS_LOG_INFO, "vmsd", "event=stopped");
+    return status;
+}
