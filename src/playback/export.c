@@ -27,12 +27,14 @@
 #define PLAYBACK_MAX_PENDING 256
 
 /* Maximum video packets held back at the end of the export because
- * they are presented after to_us; see playback_copy_master(). It covers
- * the reorder delay of any H.264 or H.265 stream (at most 16 frames). */
+ * they are presented after to_us; see playback_copy_master(). The
+ * decoded picture buffer of H.264 and H.265 holds at most 16 frames, so
+ * no valid stream reorders more. */
 #define PLAYBACK_MAX_HELD 32
 
-/* Frame duration assumed when a segment gives none; it is only used to
- * tell a gap between segments from rounding in the catalog times. */
+/* Frame duration assumed until the first segment gives one. It tells a
+ * gap between segments from rounding in the catalog times, and it is
+ * the duration of a first sample that has none. */
 #define PLAYBACK_DEFAULT_FRAME_US 100000
 
 enum { PLAYBACK_VIDEO, PLAYBACK_AUDIO, PLAYBACK_TRACK_COUNT };
@@ -42,7 +44,7 @@ typedef struct playback_input {
     AVFormatContext *fmt;
     int stream[PLAYBACK_TRACK_COUNT]; /* input stream index, -1 if none */
     int master;        /* PLAYBACK_VIDEO, or PLAYBACK_AUDIO without video */
-    int64_t ref_dts;   /* first master DTS, master time base; or NOPTS */
+    int64_t ref_dts;   /* first master DTS in its time base, or NOPTS */
     int64_t ref_pts;   /* PTS of that packet */
     AVPacket *pending[PLAYBACK_MAX_PENDING];
     int pending_track[PLAYBACK_MAX_PENDING];
@@ -104,7 +106,7 @@ static void playback_input_close(playback_input_t *in)
 
 /* Reads the next packet of a selected track from the file, skipping
  * other tracks. Returns 0, or AVERROR_EOF at the end of the readable
- * data; a read error or a cut-short sample also ends the data and sets
+ * data. A read error or a cut-short sample also ends the data and sets
  * in->truncated. */
 static int playback_input_read_raw(playback_input_t *in, AVPacket *pkt,
                                    int *track)
@@ -158,6 +160,7 @@ static int playback_input_open(playback_job_t *job, size_t index,
 {
     const char *path = job->segs[index].path;
     char msg[AV_ERROR_MAX_STRING_SIZE];
+    AVDictionary *opts = NULL;
     int ret;
 
     memset(in, 0, sizeof(*in));
@@ -173,7 +176,16 @@ static int playback_input_open(playback_job_t *job, size_t index,
                          index, path, strerror(errno));
         return ret;
     }
-    ret = avformat_open_input(&in->fmt, path, NULL, NULL);
+    /* Only the MP4 demuxer and local files: a damaged or foreign file
+     * must not be probed as another format, such as a playlist that
+     * opens other URLs. */
+    in->fmt = avformat_alloc_context();
+    if (!in->fmt)
+        return -ENOMEM;
+    av_dict_set(&opts, "protocol_whitelist", "file", 0);
+    ret = avformat_open_input(&in->fmt, path, av_find_input_format("mp4"),
+                              &opts);
+    av_dict_free(&opts);
     if (ret < 0) {
         playback_set_err(job->err, job->errlen,
                          "segment %zu: %s is not a readable MP4 file: %s",
@@ -374,9 +386,9 @@ static int playback_output_open(playback_job_t *job, playback_input_t *in)
         ret = avcodec_parameters_copy(job->ref_par[t], ist->codecpar);
         if (ret < 0)
             goto fail;
-        /* Let the muxer pick the sample entry, except for H.265, where
-         * 'hvc1' is the form that Safari requires and Chromium also
-         * accepts. */
+        /* Let the muxer pick the sample entry, except for H.265: Apple's
+         * players reject FFmpeg's default 'hev1' and expect 'hvc1', as
+         * reported in forum.shotcut.org thread 29148. */
         ost->codecpar->codec_tag = 0;
         if (ost->codecpar->codec_id == AV_CODEC_ID_HEVC)
             ost->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
@@ -607,11 +619,11 @@ static int playback_copy_packet(playback_job_t *job, playback_copy_t *copy,
 
 /* Copies the packets of one segment that lie before to_us. A packet
  * with decode time d (in its file) goes to output time
- * base_out_us + (d - base_dts), where base_dts is in the master time
- * base; packets that would land before output time 0 are skipped, and
- * so are master packets presented before min_pts (NOPTS for none).
- * Sets *cut to 1 if the master track reached to_us before the end of
- * the file. */
+ * base_out_us + (d - base_dts), with base_dts in the master time base.
+ * Packets that would land before output time 0 are skipped. So are
+ * master packets presented before min_pts, unless it is NOPTS. Sets
+ * *cut to 1 if the master track reached to_us before the end of the
+ * file. */
 static int playback_copy_segment(playback_job_t *job, size_t index,
                                  playback_input_t *in, int64_t base_out_us,
                                  int64_t base_dts, int64_t min_pts,

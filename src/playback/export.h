@@ -23,7 +23,8 @@ typedef struct playback_segment {
  * UTC microseconds unless the field name says otherwise. */
 typedef struct playback_export_result {
     int64_t start_us;          /* presentation time of the first frame */
-    int64_t end_us;            /* end of the last exported video frame */
+    int64_t end_us;            /* decode time plus duration of the last
+                                * exported video frame */
     int64_t duration_us;       /* length of the output, gaps removed */
     size_t segments_used;      /* segments that contributed samples */
     size_t gap_count;          /* gaps between segments that were closed */
@@ -44,21 +45,27 @@ typedef struct playback_export_result {
  * requests before the whole file has arrived. It contains the first
  * video track and the first audio track (if any) of the segments. Data
  * and subtitle tracks are dropped. The creation_time metadata is the
- * UTC start of the export.
+ * UTC start of the export. H.264 exports play in Chromium. For H.265
+ * the browser needs its own HEVC support, which Chromium on Linux has
+ * only with a hardware decoder.
  *
  * Range: the output starts at the last keyframe at or before from_us,
  * so the first frame decodes. If from_us falls before the first
  * segment or in a gap, the output starts at the first segment after
- * from_us. Video and audio packets are kept while their decode time is
- * before to_us, so the output ends within one frame of to_us (for
- * streams with B-frames, within the reorder delay). If to_us lies past
- * the last segment, the output ends with the recording.
+ * from_us. It contains every video frame presented before to_us, so it
+ * ends within one frame after to_us. With B-frames it can contain up to
+ * one more group of B-frames, because those frames are references of
+ * kept frames. Audio packets are kept while their decode time is before
+ * to_us. If to_us lies past the last segment, the output ends with the
+ * recording.
  *
- * Timeline: within a segment, each sample is placed at
- * start_us + (its DTS - the first video DTS of that file), so the
- * files' own base media decode times (tfdt) do not matter. Each
- * following segment is appended where the video of the previous one
- * ends. A gap between segments (seg[i].start_us after seg[i - 1].end_us
+ * Timeline: within a segment, each sample is decoded at
+ * start_us + (its DTS - the first video DTS of that file) and presented
+ * PTS - DTS later, so the files' own base media decode times (tfdt) do
+ * not matter. Each following segment is appended where the video of
+ * the previous one ends. A sample without a duration (the last one of
+ * a fragment written from RTSP packets) is given the DTS step of the
+ * sample before it. A gap between segments (seg[i].start_us after seg[i - 1].end_us
  * by more than one frame, e.g. a camera outage) is therefore closed,
  * never played as a pause, so no player stalls on it. The output
  * duration is the recorded time only, and the result reports the
@@ -71,10 +78,12 @@ typedef struct playback_export_result {
  * before it and sets result->codec_changed.
  *
  * Damaged segments: a segment file that is missing or whose init
- * segment cannot be read makes the export fail. A segment whose tail
- * is cut off (e.g. after a crash during a write) contributes the
- * samples that are whole, and the export continues with the next
- * segment; result->truncated_count counts such segments.
+ * segment cannot be read makes the export fail, and so does a first
+ * segment without any readable sample. A segment whose tail is cut off
+ * (e.g. after a crash during a write) contributes the samples that are
+ * whole, and the export continues with the next segment. The time lost
+ * with the tail is closed like a gap. result->truncated_count counts
+ * such segments.
  *
  * The file is written to out_path + ".tmp", synced to disk and renamed
  * to out_path, so a reader never sees a partial file. On failure
