@@ -43,14 +43,14 @@ enum { PLAYBACK_VIDEO, PLAYBACK_AUDIO, PLAYBACK_TRACK_COUNT };
 typedef struct playback_input {
     AVFormatContext *fmt;
     int stream[PLAYBACK_TRACK_COUNT]; /* input stream index, -1 if none */
-    int master;        /* PLAYBACK_VIDEO, or PLAYBACK_AUDIO without video */
-    int64_t ref_dts;   /* first master DTS in its time base, or NOPTS */
-    int64_t ref_pts;   /* PTS of that packet */
+    int master;      /* PLAYBACK_VIDEO, or PLAYBACK_AUDIO without video */
+    int64_t ref_dts; /* first master DTS in its time base, or NOPTS */
+    int64_t ref_pts; /* PTS of that packet */
     AVPacket *pending[PLAYBACK_MAX_PENDING];
     int pending_track[PLAYBACK_MAX_PENDING];
     size_t pending_count;
     size_t pending_next;
-    int truncated;     /* a read failed or a sample was cut short */
+    int truncated; /* a read failed or a sample was cut short */
 } playback_input_t;
 
 /* State of one export. */
@@ -64,13 +64,13 @@ typedef struct playback_job {
     AVCodecParameters *ref_par[PLAYBACK_TRACK_COUNT]; /* owned, or NULL */
     int out_index[PLAYBACK_TRACK_COUNT];              /* -1 if no track */
     int master;
-    int64_t key_dts;   /* start keyframe, master time base of its file */
+    int64_t key_dts; /* start keyframe, master time base of its file */
     int64_t key_pts;
     int64_t last_dts[PLAYBACK_TRACK_COUNT]; /* output time base */
     int64_t master_end_out_us; /* end of the last master sample, output */
     int64_t master_end_wall_us;
-    int64_t max_pts_wall_us;   /* latest presentation of a written frame */
-    int64_t frame_us;          /* duration of the last master sample */
+    int64_t max_pts_wall_us; /* latest presentation of a written frame */
+    int64_t frame_us;        /* duration of the last master sample */
     size_t packets_written;
     playback_export_result_t res;
     char *err;
@@ -127,8 +127,8 @@ static int playback_input_read_raw(playback_input_t *in, AVPacket *pkt,
             return AVERROR_EOF;
         }
         for (int t = 0; t < PLAYBACK_TRACK_COUNT; t++) {
-            if (pkt->stream_index == in->stream[t]
-                && pkt->dts != AV_NOPTS_VALUE) {
+            if (pkt->stream_index == in->stream[t] &&
+                pkt->dts != AV_NOPTS_VALUE) {
                 *track = t;
                 return 0;
             }
@@ -138,8 +138,7 @@ static int playback_input_read_raw(playback_input_t *in, AVPacket *pkt,
 }
 
 /* Returns the buffered packets first, then reads on from the file. */
-static int playback_input_read(playback_input_t *in, AVPacket *pkt,
-                               int *track)
+static int playback_input_read(playback_input_t *in, AVPacket *pkt, int *track)
 {
     if (in->pending_next < in->pending_count) {
         size_t i = in->pending_next++;
@@ -183,8 +182,8 @@ static int playback_input_open(playback_job_t *job, size_t index,
     if (!in->fmt)
         return -ENOMEM;
     av_dict_set(&opts, "protocol_whitelist", "file", 0);
-    ret = avformat_open_input(&in->fmt, path, av_find_input_format("mp4"),
-                              &opts);
+    ret =
+        avformat_open_input(&in->fmt, path, av_find_input_format("mp4"), &opts);
     av_dict_free(&opts);
     if (ret < 0) {
         playback_set_err(job->err, job->errlen,
@@ -197,11 +196,10 @@ static int playback_input_open(playback_job_t *job, size_t index,
         AVStream *st = in->fmt->streams[i];
         enum AVMediaType type = st->codecpar->codec_type;
 
-        if (type == AVMEDIA_TYPE_VIDEO && in->stream[PLAYBACK_VIDEO] < 0
-            && !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
+        if (type == AVMEDIA_TYPE_VIDEO && in->stream[PLAYBACK_VIDEO] < 0 &&
+            !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
             in->stream[PLAYBACK_VIDEO] = (int)i;
-        else if (type == AVMEDIA_TYPE_AUDIO
-                 && in->stream[PLAYBACK_AUDIO] < 0)
+        else if (type == AVMEDIA_TYPE_AUDIO && in->stream[PLAYBACK_AUDIO] < 0)
             in->stream[PLAYBACK_AUDIO] = (int)i;
     }
     if (in->stream[PLAYBACK_VIDEO] >= 0)
@@ -210,8 +208,8 @@ static int playback_input_open(playback_job_t *job, size_t index,
         in->master = PLAYBACK_AUDIO;
     else {
         playback_set_err(job->err, job->errlen,
-                         "segment %zu: %s has no video or audio track",
-                         index, path);
+                         "segment %zu: %s has no video or audio track", index,
+                         path);
         playback_input_close(in);
         return -EINVAL;
     }
@@ -257,18 +255,17 @@ static int playback_params_match(const AVCodecParameters *a,
 {
     if (a->codec_type != b->codec_type || a->codec_id != b->codec_id)
         return 0;
-    if (a->codec_type == AVMEDIA_TYPE_VIDEO
-        && (a->width != b->width || a->height != b->height))
+    if (a->codec_type == AVMEDIA_TYPE_VIDEO &&
+        (a->width != b->width || a->height != b->height))
         return 0;
-    if (a->codec_type == AVMEDIA_TYPE_AUDIO
-        && (a->sample_rate != b->sample_rate
-            || a->ch_layout.nb_channels != b->ch_layout.nb_channels))
+    if (a->codec_type == AVMEDIA_TYPE_AUDIO &&
+        (a->sample_rate != b->sample_rate ||
+         a->ch_layout.nb_channels != b->ch_layout.nb_channels))
         return 0;
     if (a->extradata_size != b->extradata_size)
         return 0;
-    return a->extradata_size == 0
-           || memcmp(a->extradata, b->extradata,
-                     (size_t)a->extradata_size) == 0;
+    return a->extradata_size == 0 ||
+           memcmp(a->extradata, b->extradata, (size_t)a->extradata_size) == 0;
 }
 
 /* Returns 1 if the input has the same tracks as the output. */
@@ -278,10 +275,9 @@ static int playback_input_matches(const playback_job_t *job,
     for (int t = 0; t < PLAYBACK_TRACK_COUNT; t++) {
         if ((in->stream[t] >= 0) != (job->ref_par[t] != NULL))
             return 0;
-        if (in->stream[t] >= 0
-            && !playback_params_match(
-                   job->ref_par[t],
-                   in->fmt->streams[in->stream[t]]->codecpar))
+        if (in->stream[t] >= 0 &&
+            !playback_params_match(job->ref_par[t],
+                                   in->fmt->streams[in->stream[t]]->codecpar))
             return 0;
     }
     return 1;
@@ -311,8 +307,7 @@ static int playback_find_start(playback_job_t *job, size_t index,
             continue;
         }
         pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-        wall = seg->start_us
-               + av_rescale_q(pts - in->ref_dts, tb, PLAYBACK_US);
+        wall = seg->start_us + av_rescale_q(pts - in->ref_dts, tb, PLAYBACK_US);
         if (wall > job->from_us && found) {
             av_packet_unref(pkt);
             break;
@@ -328,8 +323,8 @@ static int playback_find_start(playback_job_t *job, size_t index,
     av_packet_free(&pkt);
     if (!found) {
         playback_set_err(job->err, job->errlen,
-                         "segment %zu: %s contains no readable keyframe",
-                         index, seg->path);
+                         "segment %zu: %s contains no readable keyframe", index,
+                         seg->path);
         return AVERROR_INVALIDDATA;
     }
     return 0;
@@ -345,9 +340,9 @@ static void playback_format_utc(int64_t us, char *buf, size_t len)
         snprintf(buf, len, "1970-01-01T00:00:00.000000Z");
         return;
     }
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(us % 1000000));
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(us % 1000000));
 }
 
 /* Creates the output file with one track per selected input track and
@@ -360,8 +355,7 @@ static int playback_output_open(playback_job_t *job, playback_input_t *in)
     char when[64];
     int ret;
 
-    ret = avformat_alloc_output_context2(&job->out, NULL, "mp4",
-                                         job->tmp_path);
+    ret = avformat_alloc_output_context2(&job->out, NULL, "mp4", job->tmp_path);
     if (ret < 0)
         goto fail;
     job->master = in->master;
@@ -427,8 +421,8 @@ fail:
  * previous one by more than half its duration is dropped, and any
  * other packet with a non-increasing DTS is moved one tick after the
  * previous one. Both happen only where segments meet inexactly. */
-static int playback_write_packet(playback_job_t *job, AVPacket *pkt,
-                                 int track, AVRational in_tb)
+static int playback_write_packet(playback_job_t *job, AVPacket *pkt, int track,
+                                 AVRational in_tb)
 {
     AVStream *ost = job->out->streams[job->out_index[track]];
     int64_t last = job->last_dts[track];
@@ -437,8 +431,7 @@ static int playback_write_packet(playback_job_t *job, AVPacket *pkt,
 
     av_packet_rescale_ts(pkt, in_tb, ost->time_base);
     if (last != AV_NOPTS_VALUE && pkt->dts <= last) {
-        if (track == PLAYBACK_AUDIO
-            && last - pkt->dts > pkt->duration / 2) {
+        if (track == PLAYBACK_AUDIO && last - pkt->dts > pkt->duration / 2) {
             av_packet_unref(pkt);
             return 0;
         }
@@ -450,18 +443,17 @@ static int playback_write_packet(playback_job_t *job, AVPacket *pkt,
     if (track == job->master) {
         int64_t end = pkt->dts + pkt->duration;
 
-        job->master_end_out_us = av_rescale_q(end, ost->time_base,
-                                              PLAYBACK_US);
+        job->master_end_out_us = av_rescale_q(end, ost->time_base, PLAYBACK_US);
         if (pkt->duration > 0)
-            job->frame_us = av_rescale_q(pkt->duration, ost->time_base,
-                                         PLAYBACK_US);
+            job->frame_us =
+                av_rescale_q(pkt->duration, ost->time_base, PLAYBACK_US);
     }
     pkt->stream_index = job->out_index[track];
     pkt->pos = -1;
     ret = av_interleaved_write_frame(job->out, pkt);
     if (ret < 0) {
-        playback_set_err(job->err, job->errlen,
-                         "writing %s failed: %s", job->tmp_path,
+        playback_set_err(job->err, job->errlen, "writing %s failed: %s",
+                         job->tmp_path,
                          playback_av_strerror(ret, msg, sizeof(msg)));
         return ret;
     }
@@ -476,9 +468,9 @@ typedef struct playback_copy {
     int64_t offset[PLAYBACK_TRACK_COUNT]; /* input DTS to output DTS */
     int64_t ref[PLAYBACK_TRACK_COUNT];    /* first master DTS, per track */
     int done[PLAYBACK_TRACK_COUNT];       /* track reached to_us */
-    int64_t min_pts;  /* master PTS of the start keyframe, or NOPTS */
+    int64_t min_pts; /* master PTS of the start keyframe, or NOPTS */
     int64_t prev_dts[PLAYBACK_TRACK_COUNT]; /* previous DTS read, or NOPTS */
-    AVPacket *held[PLAYBACK_MAX_HELD];    /* see playback_copy_master() */
+    AVPacket *held[PLAYBACK_MAX_HELD];      /* see playback_copy_master() */
     int64_t held_end_wall_us[PLAYBACK_MAX_HELD];
     int64_t held_pts_wall_us[PLAYBACK_MAX_HELD];
     size_t held_count;
@@ -495,8 +487,8 @@ static void playback_copy_drop_held(playback_copy_t *copy)
 /* Writes one packet whose timestamps are already on the output
  * timeline, and records where the master track now ends. */
 static int playback_copy_write(playback_job_t *job, playback_copy_t *copy,
-                               AVPacket *pkt, int track,
-                               int64_t end_wall_us, int64_t pts_wall_us)
+                               AVPacket *pkt, int track, int64_t end_wall_us,
+                               int64_t pts_wall_us)
 {
     AVRational tb = playback_input_tb(copy->in, track);
     int ret;
@@ -529,8 +521,8 @@ static int playback_copy_master(playback_job_t *job, playback_copy_t *copy,
     int ret;
 
     if (pts_wall_us >= job->to_us && pts_wall_us > job->max_pts_wall_us) {
-        if (dts_wall_us >= job->to_us
-            || copy->held_count == PLAYBACK_MAX_HELD) {
+        if (dts_wall_us >= job->to_us ||
+            copy->held_count == PLAYBACK_MAX_HELD) {
             /* Also stop when the hold queue is full, because a later
              * frame could reference the frame that does not fit. */
             copy->done[job->master] = 1;
@@ -561,9 +553,8 @@ static int playback_copy_master(playback_job_t *job, playback_copy_t *copy,
  * the last of a fragment from the next DTS, so a segment written from
  * an RTSP source, whose packets carry no duration, can end with a
  * zero-length sample. Placing the next segment needs its real length. */
-static void playback_fill_duration(playback_job_t *job,
-                                   playback_copy_t *copy, AVPacket *pkt,
-                                   int track, AVRational tb)
+static void playback_fill_duration(playback_job_t *job, playback_copy_t *copy,
+                                   AVPacket *pkt, int track, AVRational tb)
 {
     int64_t prev = copy->prev_dts[track];
 
@@ -583,16 +574,16 @@ static int playback_copy_packet(playback_job_t *job, playback_copy_t *copy,
 {
     AVRational tb = playback_input_tb(copy->in, track);
     int64_t start_us = copy->seg->start_us;
-    int64_t dts_wall = start_us + av_rescale_q(pkt->dts - copy->ref[track],
-                                               tb, PLAYBACK_US);
+    int64_t dts_wall =
+        start_us + av_rescale_q(pkt->dts - copy->ref[track], tb, PLAYBACK_US);
     int64_t pts_wall;
     int64_t end_wall;
 
     if (pkt->pts == AV_NOPTS_VALUE)
         pkt->pts = pkt->dts;
     playback_fill_duration(job, copy, pkt, track, tb);
-    pts_wall = start_us + av_rescale_q(pkt->pts - copy->ref[track], tb,
-                                       PLAYBACK_US);
+    pts_wall =
+        start_us + av_rescale_q(pkt->pts - copy->ref[track], tb, PLAYBACK_US);
     end_wall = dts_wall + av_rescale_q(pkt->duration, tb, PLAYBACK_US);
     if (track != job->master && dts_wall >= job->to_us) {
         copy->done[track] = 1;
@@ -604,8 +595,8 @@ static int playback_copy_packet(playback_job_t *job, playback_copy_t *copy,
      * them, so they are safe to drop.
      * NOTE: no test covers this, because the test encoder (libx265)
      * wrote no leading pictures even with open-gop=1. */
-    if (track == job->master && copy->min_pts != AV_NOPTS_VALUE
-        && pkt->pts < copy->min_pts)
+    if (track == job->master && copy->min_pts != AV_NOPTS_VALUE &&
+        pkt->pts < copy->min_pts)
         return 0;
     pkt->dts += copy->offset[track];
     pkt->pts += copy->offset[track];
@@ -613,8 +604,7 @@ static int playback_copy_packet(playback_job_t *job, playback_copy_t *copy,
         return 0;
     if (track != job->master)
         return playback_copy_write(job, copy, pkt, track, 0, 0);
-    return playback_copy_master(job, copy, pkt, dts_wall, pts_wall,
-                                end_wall);
+    return playback_copy_master(job, copy, pkt, dts_wall, pts_wall, end_wall);
 }
 
 /* Copies the packets of one segment that lie before to_us. A packet
@@ -626,8 +616,7 @@ static int playback_copy_packet(playback_job_t *job, playback_copy_t *copy,
  * file. */
 static int playback_copy_segment(playback_job_t *job, size_t index,
                                  playback_input_t *in, int64_t base_out_us,
-                                 int64_t base_dts, int64_t min_pts,
-                                 int *cut)
+                                 int64_t base_dts, int64_t min_pts, int *cut)
 {
     AVRational master_tb = playback_input_tb(in, in->master);
     playback_copy_t copy;
@@ -651,13 +640,13 @@ static int playback_copy_segment(playback_job_t *job, size_t index,
             continue;
         }
         tb = playback_input_tb(in, t);
-        copy.offset[t] = av_rescale_q(base_out_us, PLAYBACK_US, tb)
-                         - av_rescale_q(base_dts, master_tb, tb);
+        copy.offset[t] = av_rescale_q(base_out_us, PLAYBACK_US, tb) -
+                         av_rescale_q(base_dts, master_tb, tb);
         copy.ref[t] = av_rescale_q(in->ref_dts, master_tb, tb);
     }
 
-    while (!(copy.done[PLAYBACK_VIDEO] && copy.done[PLAYBACK_AUDIO])
-           && playback_input_read(in, pkt, &track) == 0) {
+    while (!(copy.done[PLAYBACK_VIDEO] && copy.done[PLAYBACK_AUDIO]) &&
+           playback_input_read(in, pkt, &track) == 0) {
         if (copy.done[track]) {
             av_packet_unref(pkt);
             continue;
@@ -682,9 +671,8 @@ static int playback_copy_segment(playback_job_t *job, size_t index,
 static int playback_check_truncated(playback_job_t *job, size_t index,
                                     const playback_input_t *in, int cut)
 {
-    int short_data = !cut
-                     && job->master_end_wall_us
-                            < job->segs[index].end_us - job->frame_us;
+    int short_data = !cut && job->master_end_wall_us <
+                                 job->segs[index].end_us - job->frame_us;
 
     if (!in->truncated && !short_data)
         return 0;
@@ -696,8 +684,8 @@ static int playback_check_truncated(playback_job_t *job, size_t index,
  * that overlaps [from_us, to_us) in *first. */
 static int playback_check_args(const playback_segment_t *segs, size_t n,
                                int64_t from_us, int64_t to_us,
-                               const char *out_path, size_t *first,
-                               char *err, size_t errlen)
+                               const char *out_path, size_t *first, char *err,
+                               size_t errlen)
 {
     if (n == 0 || !segs) {
         playback_set_err(err, errlen,
@@ -726,8 +714,7 @@ static int playback_check_args(const playback_segment_t *segs, size_t n,
             playback_set_err(err, errlen,
                              "segment %zu (%s): end_us %" PRId64
                              " is before start_us %" PRId64,
-                             i, segs[i].path, segs[i].end_us,
-                             segs[i].start_us);
+                             i, segs[i].path, segs[i].end_us, segs[i].start_us);
             return -EINVAL;
         }
         if (i > 0 && segs[i].start_us < segs[i - 1].start_us) {
@@ -735,8 +722,7 @@ static int playback_check_args(const playback_segment_t *segs, size_t n,
                              "segments are not sorted by start_us: "
                              "segment %zu starts at %" PRId64
                              ", before segment %zu at %" PRId64,
-                             i, segs[i].start_us, i - 1,
-                             segs[i - 1].start_us);
+                             i, segs[i].start_us, i - 1, segs[i - 1].start_us);
             return -EINVAL;
         }
     }
@@ -750,8 +736,7 @@ static int playback_check_args(const playback_segment_t *segs, size_t n,
                      "no recording between %" PRId64 " and %" PRId64
                      " (UTC microseconds); the %zu segments cover %" PRId64
                      " to %" PRId64,
-                     from_us, to_us, n, segs[0].start_us,
-                     segs[n - 1].end_us);
+                     from_us, to_us, n, segs[0].start_us, segs[n - 1].end_us);
     return -ENODATA;
 }
 
@@ -769,8 +754,8 @@ static int playback_output_finish(playback_job_t *job, const char *out_path)
     if (ret >= 0)
         ret = avio_closep(&job->out->pb);
     if (ret < 0) {
-        playback_set_err(job->err, job->errlen,
-                         "finishing %s failed: %s", job->tmp_path,
+        playback_set_err(job->err, job->errlen, "finishing %s failed: %s",
+                         job->tmp_path,
                          playback_av_strerror(ret, msg, sizeof(msg)));
         return ret;
     }
@@ -786,9 +771,8 @@ static int playback_output_finish(playback_job_t *job, const char *out_path)
     close(fd);
     if (rename(job->tmp_path, out_path) != 0) {
         ret = -errno;
-        playback_set_err(job->err, job->errlen,
-                         "renaming %s to %s failed: %s", job->tmp_path,
-                         out_path, strerror(-ret));
+        playback_set_err(job->err, job->errlen, "renaming %s to %s failed: %s",
+                         job->tmp_path, out_path, strerror(-ret));
         return ret;
     }
 
@@ -822,8 +806,8 @@ static int playback_copy_all(playback_job_t *job, size_t first,
     int lost = 0; /* the previous segment ended early */
     int ret;
 
-    ret = playback_copy_segment(job, first, in, 0, job->key_dts,
-                                job->key_pts, &cut);
+    ret = playback_copy_segment(job, first, in, 0, job->key_dts, job->key_pts,
+                                &cut);
     if (ret < 0)
         return ret;
     lost = playback_check_truncated(job, first, in, cut);
@@ -861,8 +845,7 @@ static int playback_copy_all(playback_job_t *job, size_t first,
          * reference frames that are not in the output. */
         ret = playback_copy_segment(job, i, in, job->master_end_out_us,
                                     in->ref_dts,
-                                    lost ? in->ref_pts : AV_NOPTS_VALUE,
-                                    &cut);
+                                    lost ? in->ref_pts : AV_NOPTS_VALUE, &cut);
         if (ret < 0)
             return ret;
         lost = playback_check_truncated(job, i, in, cut);
@@ -898,9 +881,9 @@ static int playback_open_start(playback_job_t *job, size_t first,
 
         job->key_dts = in->ref_dts;
         job->key_pts = in->ref_pts;
-        job->res.start_us = seg->start_us
-                            + av_rescale_q(in->ref_pts - in->ref_dts, tb,
-                                           PLAYBACK_US);
+        job->res.start_us =
+            seg->start_us +
+            av_rescale_q(in->ref_pts - in->ref_dts, tb, PLAYBACK_US);
         return 0;
     }
     ret = playback_find_start(job, first, in);
@@ -911,10 +894,9 @@ static int playback_open_start(playback_job_t *job, size_t first,
 }
 
 int playback_export_mp4_ex(const playback_segment_t *segs, size_t n,
-                           int64_t from_us, int64_t to_us,
-                           const char *out_path,
-                           playback_export_result_t *result,
-                           char *err, size_t errlen)
+                           int64_t from_us, int64_t to_us, const char *out_path,
+                           playback_export_result_t *result, char *err,
+                           size_t errlen)
 {
     playback_job_t job;
     playback_input_t in;
@@ -929,8 +911,8 @@ int playback_export_mp4_ex(const playback_segment_t *segs, size_t n,
     if (err && errlen > 0)
         err[0] = '\0';
 
-    ret = playback_check_args(segs, n, from_us, to_us, out_path, &first,
-                              err, errlen);
+    ret = playback_check_args(segs, n, from_us, to_us, out_path, &first, err,
+                              errlen);
     if (ret < 0)
         return ret;
     job.segs = segs;
@@ -1002,9 +984,9 @@ done:
 }
 
 int playback_export_mp4(const playback_segment_t *segs, size_t n,
-                        int64_t from_us, int64_t to_us,
-                        const char *out_path, char *err, size_t errlen)
+                        int64_t from_us, int64_t to_us, const char *out_path,
+                        char *err, size_t errlen)
 {
-    return playback_export_mp4_ex(segs, n, from_us, to_us, out_path, NULL,
-                                  err, errlen);
+    return playback_export_mp4_ex(segs, n, from_us, to_us, out_path, NULL, err,
+                                  errlen);
 }

@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 typedef struct playback_segment {
-    const char *path;   /* segment file; borrowed */
-    int64_t start_us;   /* UTC microseconds of the first sample */
-    int64_t end_us;     /* UTC microseconds after the last sample */
+    const char *path; /* segment file; borrowed */
+    int64_t start_us; /* UTC microseconds of the first sample */
+    int64_t end_us;   /* UTC microseconds after the last sample */
 } playback_segment_t;
 
 /* Summary of one export, filled by playback_export_mp4_ex(). Times are
@@ -65,11 +65,11 @@ typedef struct playback_export_result {
  * not matter. Each following segment is appended where the video of
  * the previous one ends. A sample without a duration (the last one of
  * a fragment written from RTSP packets) is given the DTS step of the
- * sample before it. A gap between segments (seg[i].start_us after seg[i - 1].end_us
- * by more than one frame, e.g. a camera outage) is therefore closed,
- * never played as a pause, so no player stalls on it. The output
- * duration is the recorded time only, and the result reports the
- * number and total length of closed gaps.
+ * sample before it. A gap between segments, where seg[i].start_us
+ * comes more than one frame after seg[i - 1].end_us (e.g. a camera
+ * outage), is therefore closed and never played as a pause, so no
+ * player stalls on it. The output duration is the recorded time only,
+ * and the result reports the number and total length of closed gaps.
  *
  * Codec change: all segments must have the same track layout and codec
  * parameters (codec, resolution, sample rate, channel count and
@@ -99,14 +99,13 @@ typedef struct playback_export_result {
  * segment covers the range, -ENOENT if a segment file is missing, or
  * another negative errno or AVERROR code from I/O or libavformat. */
 int playback_export_mp4_ex(const playback_segment_t *segs, size_t n,
-                           int64_t from_us, int64_t to_us,
-                           const char *out_path,
-                           playback_export_result_t *result,
-                           char *err, size_t errlen);
+                           int64_t from_us, int64_t to_us, const char *out_path,
+                           playback_export_result_t *result, char *err,
+                           size_t errlen);
 
 /* Same as playback_export_mp4_ex() without a result. */
 int playback_export_mp4(const playback_segment_t *segs, size_t n,
-                        int64_t from_us, int64_t to_us,
-                        const char *out_path, char *err, size_t errlen);
+                        int64_t from_us, int64_t to_us, const char *out_path,
+                        char *err, size_t errlen);
 
 #endif

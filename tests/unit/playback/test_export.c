@@ -33,21 +33,21 @@
 #include "playback/export.h"
 
 #define US_PER_S 1000000LL
-#define FRAME_US 80000LL          /* 12.5 fps */
+#define FRAME_US 80000LL           /* 12.5 fps */
 #define BASE_US 1700000000000000LL /* catalog time of source time 0 */
-#define GAP_US (60 * US_PER_S)    /* outage between segments 1 and 2 */
+#define GAP_US (60 * US_PER_S)     /* outage between segments 1 and 2 */
 
 static const char *test_source_path;
 static const char *test_other_path;
 static char test_dir[256];
 
 enum {
-    SEG_0,      /* source 0 to 9.6 s, keyframes at 0 and 4.8 s */
-    SEG_1,      /* source 9.6 to 14.4 s */
-    SEG_2,      /* source 14.4 to 19.2 s, after a 60 s outage */
-    SEG_3,      /* source 19.2 s to the end (30.16 s) */
-    SEG_OTHER,  /* other video, directly after SEG_3 */
-    SEG_1_CUT,  /* SEG_1 cut off inside a fragment */
+    SEG_0,     /* source 0 to 9.6 s, keyframes at 0 and 4.8 s */
+    SEG_1,     /* source 9.6 to 14.4 s */
+    SEG_2,     /* source 14.4 to 19.2 s, after a 60 s outage */
+    SEG_3,     /* source 19.2 s to the end (30.16 s) */
+    SEG_OTHER, /* other video, directly after SEG_3 */
+    SEG_1_CUT, /* SEG_1 cut off inside a fragment */
     SEG_COUNT
 };
 
@@ -59,12 +59,12 @@ typedef struct export_info {
     int video_frames;
     int64_t first_pts_us;
     int first_is_key;
-    int64_t max_step_us;   /* largest step between presented frames */
+    int64_t max_step_us; /* largest step between presented frames */
     int64_t last_pts_us;
-    int64_t video_end_us;  /* last presentation time + one frame */
+    int64_t video_end_us; /* last presentation time + one frame */
     int audio_frames;
     int64_t audio_end_us;
-    int decode_errors;     /* failed calls and frames flagged corrupt */
+    int decode_errors; /* failed calls and frames flagged corrupt */
     int moov_before_mdat;
     int width;
 } export_info_t;
@@ -83,9 +83,8 @@ static void test_log_callback(void *avcl, int level, const char *fmt,
 /* Copies the packets of the source with DTS in [from_us, to_us) into a
  * fragmented MP4, shifted so that the file starts at dts_base_us. The
  * fragments are at most 500 ms long, like the recorder's. */
-static int test_write_segment(const char *src, const char *dst,
-                              int64_t from_us, int64_t to_us,
-                              int64_t dts_base_us)
+static int test_write_segment(const char *src, const char *dst, int64_t from_us,
+                              int64_t to_us, int64_t dts_base_us)
 {
     AVFormatContext *in = NULL;
     AVFormatContext *out = NULL;
@@ -114,8 +113,10 @@ static int test_write_segment(const char *src, const char *dst,
     ret = avio_open(&out->pb, dst, AVIO_FLAG_WRITE);
     if (ret < 0)
         goto done;
-    av_dict_set(&opts, "movflags", "frag_keyframe+empty_moov+"
-                "default_base_moof", 0);
+    av_dict_set(&opts, "movflags",
+                "frag_keyframe+empty_moov+"
+                "default_base_moof",
+                0);
     av_dict_set(&opts, "frag_duration", "500000", 0);
     ret = avformat_write_header(out, &opts);
     av_dict_free(&opts);
@@ -133,8 +134,7 @@ static int test_write_segment(const char *src, const char *dst,
         int64_t dts_us = av_rescale_q(pkt->dts, tb, us);
         int64_t shift = av_rescale_q(dts_base_us - from_us, us, tb);
 
-        if (pkt->dts == AV_NOPTS_VALUE || dts_us < from_us
-            || dts_us >= to_us) {
+        if (pkt->dts == AV_NOPTS_VALUE || dts_us < from_us || dts_us >= to_us) {
             av_packet_unref(pkt);
             continue;
         }
@@ -214,8 +214,8 @@ static int test_moov_first(const char *path)
     if (!f)
         return 0;
     while (fseek(f, pos, SEEK_SET) == 0 && fread(hdr, 1, 8, f) == 8) {
-        uint64_t size = ((uint64_t)hdr[0] << 24) | ((uint64_t)hdr[1] << 16)
-                        | ((uint64_t)hdr[2] << 8) | hdr[3];
+        uint64_t size = ((uint64_t)hdr[0] << 24) | ((uint64_t)hdr[1] << 16) |
+                        ((uint64_t)hdr[2] << 8) | hdr[3];
 
         if (memcmp(hdr + 4, "moov", 4) == 0) {
             result = 1;
@@ -238,27 +238,28 @@ static int test_moov_first(const char *path)
     return result;
 }
 
-/* Decodes every packet of one stream and updates info. */
-static int test_decode_packet(AVCodecContext *dec, AVPacket *pkt,
-                              AVFrame *frame, AVRational tb,
-                              export_info_t *info)
+/* Sends one packet (NULL to flush) to the decoder and adds the frames
+ * that it returns to info. */
+static void test_decode_packet(AVCodecContext *dec, AVPacket *pkt,
+                               AVFrame *frame, AVRational tb,
+                               export_info_t *info)
 {
     AVRational us = {1, 1000000};
     int ret = avcodec_send_packet(dec, pkt);
 
     if (ret < 0 && ret != AVERROR_EOF) {
         info->decode_errors++;
-        return 0;
+        return;
     }
     for (;;) {
         int64_t pts;
 
         ret = avcodec_receive_frame(dec, frame);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
-            return 0;
+            return;
         if (ret < 0) {
             info->decode_errors++;
-            return 0;
+            return;
         }
         if (frame->decode_error_flags || (frame->flags & AV_FRAME_FLAG_CORRUPT))
             info->decode_errors++;
@@ -276,10 +277,9 @@ static int test_decode_packet(AVCodecContext *dec, AVPacket *pkt,
             info->video_end_us = pts + FRAME_US;
         } else {
             info->audio_frames++;
-            info->audio_end_us = pts + av_rescale_q(frame->nb_samples,
-                                                    (AVRational){1,
-                                                    frame->sample_rate},
-                                                    us);
+            info->audio_end_us =
+                pts + av_rescale_q(frame->nb_samples,
+                                   (AVRational){1, frame->sample_rate}, us);
         }
         av_frame_unref(frame);
     }
@@ -292,8 +292,8 @@ static AVCodecContext *test_open_decoder(AVStream *st)
 
     if (!dec)
         return NULL;
-    if (avcodec_parameters_to_context(dec, st->codecpar) < 0
-        || avcodec_open2(dec, codec, NULL) < 0)
+    if (avcodec_parameters_to_context(dec, st->codecpar) < 0 ||
+        avcodec_open2(dec, codec, NULL) < 0)
         avcodec_free_context(&dec);
     return dec;
 }
@@ -355,23 +355,23 @@ done:
     return ret;
 }
 
-static int test_remove_entry(const char *path, const struct stat *st,
-                             int flag, struct FTW *ftw)
+static int test_remove_entry(const char *path, const struct stat *st, int flag,
+                             struct FTW *ftw)
 {
     return remove(path);
 }
 
 /* Adds a segment made from source range [from_s, to_s) at catalog time
  * BASE_US + wall_s, with an unrelated DTS base in each file. */
-static int test_add_segment(int id, const char *src, double from_s,
-                            double to_s, double wall_s, double dts_base_s)
+static int test_add_segment(int id, const char *src, double from_s, double to_s,
+                            double wall_s, double dts_base_s)
 {
     int64_t from_us = (int64_t)(from_s * US_PER_S);
     int64_t to_us = (int64_t)(to_s * US_PER_S);
     int ret;
 
-    snprintf(test_paths[id], sizeof(test_paths[id]), "%s/seg%d.mp4",
-             test_dir, id);
+    snprintf(test_paths[id], sizeof(test_paths[id]), "%s/seg%d.mp4", test_dir,
+             id);
     test_segs[id].path = test_paths[id];
     test_segs[id].start_us = BASE_US + (int64_t)(wall_s * US_PER_S);
     test_segs[id].end_us = test_segs[id].start_us + (to_us - from_us);
@@ -392,14 +392,14 @@ static int test_group_setup(void **state)
              tmp && tmp[0] ? tmp : "/tmp");
     if (!mkdtemp(test_dir))
         return -1;
-    if (test_add_segment(SEG_0, test_source_path, 0.0, 9.6, 0.0, 1000.0)
-        || test_add_segment(SEG_1, test_source_path, 9.6, 14.4, 9.6, 5.0)
-        || test_add_segment(SEG_2, test_source_path, 14.4, 19.2,
-                            14.4 + 60.0, 777.0)
-        || test_add_segment(SEG_3, test_source_path, 19.2, 30.16,
-                            19.2 + 60.0, 0.0)
-        || test_add_segment(SEG_OTHER, test_other_path, 0.0, 5.0,
-                            30.16 + 60.0, 0.0))
+    if (test_add_segment(SEG_0, test_source_path, 0.0, 9.6, 0.0, 1000.0) ||
+        test_add_segment(SEG_1, test_source_path, 9.6, 14.4, 9.6, 5.0) ||
+        test_add_segment(SEG_2, test_source_path, 14.4, 19.2, 14.4 + 60.0,
+                         777.0) ||
+        test_add_segment(SEG_3, test_source_path, 19.2, 30.16, 19.2 + 60.0,
+                         0.0) ||
+        test_add_segment(SEG_OTHER, test_other_path, 0.0, 5.0, 30.16 + 60.0,
+                         0.0))
         return -1;
 
     /* Cut SEG_1 at 60 % of its size, which lies inside a fragment's
@@ -409,9 +409,8 @@ static int test_group_setup(void **state)
     test_segs[SEG_1_CUT] = test_segs[SEG_1];
     test_segs[SEG_1_CUT].path = test_paths[SEG_1_CUT];
     size = test_file_size(test_paths[SEG_1]);
-    if (size <= 0
-        || test_copy_prefix(test_paths[SEG_1], test_paths[SEG_1_CUT],
-                            size * 6 / 10))
+    if (size <= 0 || test_copy_prefix(test_paths[SEG_1], test_paths[SEG_1_CUT],
+                                      size * 6 / 10))
         return -1;
     return 0;
 }
@@ -423,7 +422,8 @@ static int test_group_teardown(void **state)
     return 0;
 }
 
-/* Returns a fresh output path in the test directory. */
+/* Returns the path of name in the test directory, in a static buffer
+ * that the next call overwrites. */
 static const char *test_out_path(const char *name)
 {
     static char path[320];
@@ -450,8 +450,8 @@ static void export_spans_two_segments(void **state)
     int64_t to = BASE_US + 12 * US_PER_S;
     int ret;
 
-    ret = playback_export_mp4_ex(test_segs, SEG_3 + 1, from, to, out, &res,
-                                 err, sizeof(err));
+    ret = playback_export_mp4_ex(test_segs, SEG_3 + 1, from, to, out, &res, err,
+                                 sizeof(err));
     assert_int_equal(ret, 0);
     assert_string_equal(err, "");
     assert_no_tmp(out);
@@ -489,8 +489,8 @@ static void export_closes_gap(void **state)
     int64_t to = BASE_US + 77 * US_PER_S;
     int ret;
 
-    ret = playback_export_mp4_ex(test_segs, SEG_3 + 1, from, to, out, &res,
-                                 err, sizeof(err));
+    ret = playback_export_mp4_ex(test_segs, SEG_3 + 1, from, to, out, &res, err,
+                                 sizeof(err));
     assert_int_equal(ret, 0);
     assert_int_equal(res.start_us, test_segs[SEG_1].start_us);
     assert_int_equal(res.gap_count, 1);
@@ -547,9 +547,8 @@ static void export_ends_with_recording(void **state)
     assert_int_equal(res.truncated_count, 0);
     assert_int_equal(test_analyze(out, &info), 0);
     assert_int_equal(info.decode_errors, 0);
-    assert_true(llabs(info.video_end_us
-                      - (test_segs[SEG_3].end_us - res.start_us))
-                <= FRAME_US);
+    assert_true(llabs(info.video_end_us -
+                      (test_segs[SEG_3].end_us - res.start_us)) <= FRAME_US);
 }
 
 static void export_stops_at_codec_change(void **state)
@@ -562,8 +561,8 @@ static void export_stops_at_codec_change(void **state)
     int64_t to = BASE_US + 95 * US_PER_S;
     int ret;
 
-    ret = playback_export_mp4_ex(test_segs, SEG_OTHER + 1, from, to, out,
-                                 &res, err, sizeof(err));
+    ret = playback_export_mp4_ex(test_segs, SEG_OTHER + 1, from, to, out, &res,
+                                 err, sizeof(err));
     assert_int_equal(ret, 0);
     assert_int_equal(res.codec_changed, 1);
     assert_int_equal(res.codec_change_index, SEG_OTHER);
@@ -574,9 +573,8 @@ static void export_stops_at_codec_change(void **state)
     assert_int_equal(test_analyze(out, &info), 0);
     assert_int_equal(info.decode_errors, 0);
     assert_true(info.max_step_us <= FRAME_US);
-    assert_true(llabs(info.video_end_us
-                      - (test_segs[SEG_3].end_us - res.start_us))
-                <= FRAME_US);
+    assert_true(llabs(info.video_end_us -
+                      (test_segs[SEG_3].end_us - res.start_us)) <= FRAME_US);
 }
 
 static void export_keeps_whole_part_of_cut(void **state)
@@ -631,11 +629,9 @@ static void export_survives_any_cut(void **state)
         char err[512];
         int ret;
 
-        assert_int_equal(test_copy_prefix(test_paths[SEG_1], cut_path, cut),
-                         0);
-        ret = playback_export_mp4_ex(segs, 2, segs[0].start_us,
-                                     segs[1].end_us, out, &res, err,
-                                     sizeof(err));
+        assert_int_equal(test_copy_prefix(test_paths[SEG_1], cut_path, cut), 0);
+        ret = playback_export_mp4_ex(segs, 2, segs[0].start_us, segs[1].end_us,
+                                     out, &res, err, sizeof(err));
         assert_no_tmp(out);
         if (ret < 0) {
             assert_non_null(strstr(err, cut_path));
@@ -660,10 +656,9 @@ static void export_cut_first_segment(void **state)
     export_info_t info;
     int ret;
 
-    ret = playback_export_mp4_ex(&test_segs[SEG_1_CUT], 1,
-                                 test_segs[SEG_1_CUT].start_us,
-                                 test_segs[SEG_1_CUT].end_us, out, &res,
-                                 NULL, 0);
+    ret = playback_export_mp4_ex(
+        &test_segs[SEG_1_CUT], 1, test_segs[SEG_1_CUT].start_us,
+        test_segs[SEG_1_CUT].end_us, out, &res, NULL, 0);
     assert_int_equal(ret, 0);
     assert_int_equal(res.truncated_count, 1);
     assert_int_equal(test_analyze(out, &info), 0);
@@ -680,44 +675,41 @@ static void export_rejects_bad_arguments(void **state)
     int64_t to = from + US_PER_S;
     char err[256];
 
-    assert_int_equal(playback_export_mp4(test_segs, 0, from, to, out, err,
-                                         sizeof(err)),
-                     -EINVAL);
+    assert_int_equal(
+        playback_export_mp4(test_segs, 0, from, to, out, err, sizeof(err)),
+        -EINVAL);
     assert_non_null(strstr(err, "n is 0"));
 
-    assert_int_equal(playback_export_mp4(NULL, 3, from, to, out, err,
-                                         sizeof(err)),
-                     -EINVAL);
+    assert_int_equal(
+        playback_export_mp4(NULL, 3, from, to, out, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "segs is NULL"));
 
-    assert_int_equal(playback_export_mp4(test_segs, 4, from, from, out, err,
-                                         sizeof(err)),
-                     -EINVAL);
+    assert_int_equal(
+        playback_export_mp4(test_segs, 4, from, from, out, err, sizeof(err)),
+        -EINVAL);
     assert_non_null(strstr(err, "invalid range"));
 
-    assert_int_equal(playback_export_mp4(test_segs, 4, to, from, out, err,
-                                         sizeof(err)),
-                     -EINVAL);
+    assert_int_equal(
+        playback_export_mp4(test_segs, 4, to, from, out, err, sizeof(err)),
+        -EINVAL);
     assert_non_null(strstr(err, "is not before"));
 
-    assert_int_equal(playback_export_mp4(test_segs, 4, from, to, NULL, err,
-                                         sizeof(err)),
-                     -EINVAL);
+    assert_int_equal(
+        playback_export_mp4(test_segs, 4, from, to, NULL, err, sizeof(err)),
+        -EINVAL);
     assert_non_null(strstr(err, "out_path"));
 
     unsorted[0] = test_segs[SEG_1];
     unsorted[1] = test_segs[SEG_0];
-    assert_int_equal(playback_export_mp4(unsorted, 2, from, to, out, err,
-                                         sizeof(err)),
-                     -EINVAL);
+    assert_int_equal(
+        playback_export_mp4(unsorted, 2, from, to, out, err, sizeof(err)),
+        -EINVAL);
     assert_non_null(strstr(err, "not sorted"));
 
     /* Without a message buffer, and with one too small for the text. */
-    assert_int_equal(playback_export_mp4(test_segs, 0, from, to, out, NULL,
-                                         0),
+    assert_int_equal(playback_export_mp4(test_segs, 0, from, to, out, NULL, 0),
                      -EINVAL);
-    assert_int_equal(playback_export_mp4(test_segs, 0, from, to, out, err,
-                                         8),
+    assert_int_equal(playback_export_mp4(test_segs, 0, from, to, out, err, 8),
                      -EINVAL);
     assert_int_equal(strlen(err), 7);
     assert_false(test_file_exists(out));
@@ -735,8 +727,7 @@ static void export_rejects_empty_range(void **state)
     assert_int_equal(ret, -ENODATA);
     assert_non_null(strstr(err, "no recording"));
     ret = playback_export_mp4(test_segs, SEG_3 + 1, BASE_US + 20 * US_PER_S,
-                              BASE_US + 70 * US_PER_S, out, err,
-                              sizeof(err));
+                              BASE_US + 70 * US_PER_S, out, err, sizeof(err));
     assert_int_equal(ret, -ENODATA);
     assert_false(test_file_exists(out));
     assert_no_tmp(out);
@@ -756,8 +747,8 @@ static void export_fails_on_bad_files(void **state)
     segs[0] = test_segs[SEG_0];
     segs[1] = test_segs[SEG_1];
     segs[1].path = "/nonexistent/seg.mp4";
-    ret = playback_export_mp4(segs, 2, segs[0].start_us, segs[1].end_us,
-                              out, err, sizeof(err));
+    ret = playback_export_mp4(segs, 2, segs[0].start_us, segs[1].end_us, out,
+                              err, sizeof(err));
     assert_int_equal(ret, -ENOENT);
     assert_non_null(strstr(err, "/nonexistent/seg.mp4"));
     assert_false(test_file_exists(out));
@@ -775,13 +766,13 @@ static void export_fails_on_bad_files(void **state)
     fclose(f);
 
     segs[0].path = junk_path;
-    ret = playback_export_mp4(segs, 1, segs[0].start_us, segs[0].end_us,
-                              out, err, sizeof(err));
+    ret = playback_export_mp4(segs, 1, segs[0].start_us, segs[0].end_us, out,
+                              err, sizeof(err));
     assert_true(ret < 0);
     assert_non_null(strstr(err, junk_path));
     segs[0].path = empty_path;
-    ret = playback_export_mp4(segs, 1, segs[0].start_us, segs[0].end_us,
-                              out, err, sizeof(err));
+    ret = playback_export_mp4(segs, 1, segs[0].start_us, segs[0].end_us, out,
+                              err, sizeof(err));
     assert_true(ret < 0);
     assert_non_null(strstr(err, empty_path));
     assert_false(test_file_exists(out));
@@ -795,7 +786,7 @@ static void export_fails_on_bad_files(void **state)
     assert_non_null(strstr(err, "/nonexistent/out.mp4.tmp"));
 }
 
-#define HEVC_FRAMES 50   /* two GOPs of 25 frames (2 s) */
+#define HEVC_FRAMES 50 /* two GOPs of 25 frames (2 s) */
 
 /* Encoded H.265 test stream: packets in decode order. */
 typedef struct hevc_stream {
@@ -865,17 +856,17 @@ static int hevc_encode(const char *src, hevc_stream_t *hs)
     av_dict_set(&opts, "preset", "ultrafast", 0);
     av_dict_set(&opts, "x265-params",
                 "keyint=25:min-keyint=25:scenecut=0:bframes=3:"
-                "open-gop=0:log-level=error", 0);
+                "open-gop=0:log-level=error",
+                0);
     ret = avcodec_open2(enc, x265, &opts);
     av_dict_free(&opts);
     if (ret < 0)
         goto done;
 
     while (frames < HEVC_FRAMES && av_read_frame(in, pkt) >= 0) {
-        if (pkt->stream_index == vindex
-            && avcodec_send_packet(dec, pkt) >= 0) {
-            while (frames < HEVC_FRAMES
-                   && avcodec_receive_frame(dec, frame) >= 0) {
+        if (pkt->stream_index == vindex && avcodec_send_packet(dec, pkt) >= 0) {
+            while (frames < HEVC_FRAMES &&
+                   avcodec_receive_frame(dec, frame) >= 0) {
                 frame->pts = frames++;
                 frame->pict_type = AV_PICTURE_TYPE_NONE;
                 ret = avcodec_send_frame(enc, frame);
@@ -923,8 +914,10 @@ static int hevc_write_segment(const hevc_stream_t *hs, int first, int last,
     ret = avio_open(&out->pb, dst, AVIO_FLAG_WRITE);
     if (ret < 0)
         goto done;
-    av_dict_set(&opts, "movflags", "frag_keyframe+empty_moov+"
-                "default_base_moof", 0);
+    av_dict_set(&opts, "movflags",
+                "frag_keyframe+empty_moov+"
+                "default_base_moof",
+                0);
     ret = avformat_write_header(out, &opts);
     av_dict_free(&opts);
     for (int i = first; i < last && ret >= 0; i++) {
@@ -961,8 +954,7 @@ static unsigned test_codec_tag(const char *path)
 /* Writes hs as two segments split at its second keyframe, with catalog
  * times from BASE_US on, into segs and path. */
 static void hevc_make_segments(const hevc_stream_t *hs, const char *name,
-                               playback_segment_t segs[2],
-                               char path[2][300])
+                               playback_segment_t segs[2], char path[2][300])
 {
     int64_t first_dts_us;
     int second = -1;
@@ -980,18 +972,17 @@ static void hevc_make_segments(const hevc_stream_t *hs, const char *name,
         int to = k == 0 ? second : hs->count;
         AVPacket *last = hs->pkts[to - 1];
 
-        snprintf(path[k], sizeof(path[k]), "%s/%s%d.mp4", test_dir, name,
-                 k);
+        snprintf(path[k], sizeof(path[k]), "%s/%s%d.mp4", test_dir, name, k);
         assert_int_equal(hevc_write_segment(hs, from, to, path[k]), 0);
         segs[k].path = path[k];
-        segs[k].start_us = BASE_US
-                           + av_rescale_q(hs->pkts[from]->dts, hs->tb,
-                                          AV_TIME_BASE_Q)
-                           - first_dts_us;
+        segs[k].start_us =
+            BASE_US +
+            av_rescale_q(hs->pkts[from]->dts, hs->tb, AV_TIME_BASE_Q) -
+            first_dts_us;
         /* The encoder sets no durations, so the last packet has none. */
-        segs[k].end_us = BASE_US
-                         + av_rescale_q(last->dts, hs->tb, AV_TIME_BASE_Q)
-                         + FRAME_US - first_dts_us;
+        segs[k].end_us = BASE_US +
+                         av_rescale_q(last->dts, hs->tb, AV_TIME_BASE_Q) +
+                         FRAME_US - first_dts_us;
     }
 }
 
@@ -1020,8 +1011,8 @@ static void export_hevc_with_bframes(void **state)
         int64_t to = BASE_US + to_ms * 1000;
         int ret;
 
-        ret = playback_export_mp4_ex(segs, 2, BASE_US + US_PER_S, to, out,
-                                     &res, err, sizeof(err));
+        ret = playback_export_mp4_ex(segs, 2, BASE_US + US_PER_S, to, out, &res,
+                                     err, sizeof(err));
         assert_int_equal(ret, 0);
         assert_int_equal(res.segments_used, 2);
         assert_int_equal(test_codec_tag(out), MKTAG('h', 'v', 'c', '1'));
@@ -1031,10 +1022,9 @@ static void export_hevc_with_bframes(void **state)
         assert_true(info.max_step_us <= FRAME_US);
         /* Every frame presented before to_us, plus at most the frames
          * of one group of B-frames that they are decoded after. */
-        assert_true(info.video_end_us - info.first_pts_us
-                    >= to - res.start_us);
-        assert_true(info.video_end_us - info.first_pts_us
-                    <= to - res.start_us + 4 * FRAME_US);
+        assert_true(info.video_end_us - info.first_pts_us >= to - res.start_us);
+        assert_true(info.video_end_us - info.first_pts_us <=
+                    to - res.start_us + 4 * FRAME_US);
     }
     hevc_stream_free(&hs);
 }
@@ -1049,9 +1039,9 @@ static void export_replaces_existing_file(void **state)
     assert_non_null(f);
     fputs("old content\n", f);
     fclose(f);
-    ret = playback_export_mp4(test_segs, 1, test_segs[0].start_us,
-                              test_segs[0].start_us + 2 * US_PER_S, out,
-                              NULL, 0);
+    ret =
+        playback_export_mp4(test_segs, 1, test_segs[0].start_us,
+                            test_segs[0].start_us + 2 * US_PER_S, out, NULL, 0);
     assert_int_equal(ret, 0);
     assert_no_tmp(out);
     assert_int_equal(test_analyze(out, &info), 0);
@@ -1078,12 +1068,10 @@ int main(int argc, char **argv)
     };
 
     if (argc != 3) {
-        fprintf(stderr, "usage: %s CAR_DETECTION_MP4 OTHER_MP4\n",
-                argv[0]);
+        fprintf(stderr, "usage: %s CAR_DETECTION_MP4 OTHER_MP4\n", argv[0]);
         return 2;
     }
     test_source_path = argv[1];
     test_other_path = argv[2];
-    return cmocka_run_group_tests(tests, test_group_setup,
-                                  test_group_teardown);
+    return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }
