@@ -82,7 +82,7 @@ struct nn_attrs {
     bool keep_dims;
     int begin_mask, end_mask, shrink_mask, new_axis_mask, ellipsis_mask;
     int batch_dims;
-    enum nn_dtype dst_type;     /* Cast */
+    enum nn_dtype dst_type;     /* Cast target, Placeholder dtype */
     int num_split;
     int shape_ndim;             /* Placeholder shape, -1 when absent */
     int64_t shape[NN_MAX_DIMS];

@@ -330,6 +330,12 @@ static int nn_parse_attrs(struct nn_model *m, struct nn_node *n, json_t *attr,
     a->num_split = (int)nn_attr_int(attr, "num_split");
     a->dst_type = nn_tf_type(json_string_value(
         json_object_get(json_object_get(attr, "DstT"), "type")));
+    if (n->op == NN_OP_PLACEHOLDER) {
+        a->dst_type = nn_tf_type(json_string_value(
+            json_object_get(json_object_get(attr, "dtype"), "type")));
+        if (!a->dst_type)
+            a->dst_type = NN_DTYPE_FLOAT32;
+    }
     if (n->op == NN_OP_CAST && !a->dst_type)
         return nn_node_error(m, n, err, errlen, -ENOTSUP,
                              "unsupported or missing DstT");
@@ -848,10 +854,9 @@ static int nn_find_io(struct nn_model *m, json_t *root, char *err,
         }
         free(read);
     }
-    if (m->n_inputs == 0 || m->n_outputs == 0)
+    if (m->n_outputs == 0)
         return nn_node_error(m, NULL, err, errlen, -EINVAL,
-                             "graph has %d inputs and %d outputs; both must "
-                             "be at least 1", m->n_inputs, m->n_outputs);
+                             "graph has no outputs");
     for (int i = 0; i < m->n_inputs; i++)
         m->tensors[m->inputs[i]].is_io = true;
     for (int i = 0; i < m->n_outputs; i++)

@@ -930,10 +930,19 @@ static int nn_exec_cast(struct nn_model *m, struct nn_node *n, char *err,
             ((float *)y->data)[i] = (float)v;
             break;
         case NN_DTYPE_INT32:
-            /* Truncation toward zero, saturated like TensorFlow.js. */
-            ((int32_t *)y->data)[i] = isnan(v) ? 0 :
-                v >= 2147483647.0 ? INT32_MAX :
-                v <= -2147483648.0 ? INT32_MIN : (int32_t)v;
+            /*
+             * Truncation toward zero, then wrap-around modulo 2^32 as
+             * TensorFlow.js stores into an Int32Array (NaN becomes 0).
+             */
+            if (isnan(v) || isinf(v)) {
+                ((int32_t *)y->data)[i] = 0;
+            } else {
+                double w = fmod(trunc(v), 4294967296.0);
+
+                if (w < 0)
+                    w += 4294967296.0;
+                ((int32_t *)y->data)[i] = (int32_t)(uint32_t)w;
+            }
             break;
         default:
             ((uint8_t *)y->data)[i] = v != 0;

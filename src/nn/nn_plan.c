@@ -79,7 +79,7 @@ static int nn_plan_placeholder(struct nn_model *m, struct nn_node *n,
     if (n->a.shape_ndim < 0)
         return nn_node_error(m, n, err, errlen, -EINVAL,
                              "input has no shape attribute");
-    t->dtype = NN_DTYPE_FLOAT32;
+    t->dtype = n->a.dst_type;
     t->ndim = n->a.shape_ndim;
     t->count = 1;
     for (int d = 0; d < t->ndim; d++) {
