@@ -435,28 +435,58 @@ static void api_live_wake(void *ctx)
     lws_cancel_service(ctx);
 }
 
+/* Resolves the live URL of a WebSocket request to its hub. Returns 0,
+ * or -1 for an unknown path, camera or stream. Out-parameters may be
+ * NULL. */
+static int api_live_target(struct lws *wsi, hub_t **hub_out,
+                           int64_t *id_out, const char **stream_out)
+{
+    api_server_t *srv = lws_context_user(lws_get_context(wsi));
+    char uri[256];
+    char arg[32];
+    const char *stream = "main";
+    const char *value;
+    long long id = 0;
+    int consumed = 0;
+    hub_t *hub;
+
+    if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
+        sscanf(uri, "/api/v1/cameras/%lld/live%n", &id, &consumed) != 1 ||
+        uri[consumed] != '\0')
+        return -1;
+    value = lws_get_urlarg_by_name(wsi, "stream=", arg, sizeof(arg));
+    if (value)
+        stream = value;
+    if (strcmp(stream, "main") == 0)
+        stream = "main";
+    else if (strcmp(stream, "sub") == 0)
+        stream = "sub";
+    else
+        return -1;
+    hub = srv->cfg.svc->stream_hub(srv->cfg.svc_ctx, id, stream);
+    if (!hub)
+        return -1;
+    if (hub_out)
+        *hub_out = hub;
+    if (id_out)
+        *id_out = id;
+    if (stream_out)
+        *stream_out = stream;
+    return 0;
+}
+
 /* LWS_CALLBACK_ESTABLISHED: a viewer opened /api/v1/cameras/ID/live. */
 static int api_live_open(api_conn_t *c, struct lws *wsi)
 {
-    char uri[256];
-    char stream[16] = "main";
     api_server_t *srv = lws_context_user(lws_get_context(wsi));
-    long long id = 0;
-    int consumed = 0;
+    const char *stream;
+    int64_t id;
     hub_t *hub;
 
     c->srv = srv;
     c->wsi = wsi;
     c->fd = -1;
-    if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
-        sscanf(uri, "/api/v1/cameras/%lld/live%n", &id, &consumed) != 1 ||
-        uri[consumed] != '\0')
-        return -1;
-    lws_get_urlarg_by_name(wsi, "stream=", stream, sizeof(stream));
-    if (strcmp(stream, "main") && strcmp(stream, "sub"))
-        return -1;
-    hub = srv->cfg.svc->stream_hub(srv->cfg.svc_ctx, id, stream);
-    if (!hub)
+    if (api_live_target(wsi, &hub, &id, &stream) < 0)
         return -1;
     if (live_client_new(hub, srv->cfg.live_queue_bytes, api_live_wake,
                         srv->ctx, &c->live) < 0)
@@ -466,7 +496,7 @@ static int api_live_open(api_conn_t *c, struct lws *wsi)
     c->next_live = srv->live_conns;
     srv->live_conns = c;
     vms_log(VMS_LOG_INFO, "live", "camera=%lld stream=%s event=viewer_open",
-            id, stream);
+            (long long)id, stream);
     lws_callback_on_writable(wsi);
     return 0;
 }
@@ -582,6 +612,10 @@ static int api_callback(struct lws *wsi, enum lws_callback_reasons reason,
             api_conn_reset(c);
         }
         break;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        /* Refuse the upgrade before the handshake for an unknown path,
+         * camera or stream, so the client sees an HTTP error. */
+        return api_live_target(wsi, NULL, NULL, NULL);
     case LWS_CALLBACK_ESTABLISHED:
         return api_live_open(c, wsi);
     case LWS_CALLBACK_SERVER_WRITEABLE:

@@ -141,8 +141,8 @@ class Daemon(Process):
             return False
 
     def request(self, method, path, body=None, headers=None, raw=False):
-        """Sends a request; returns (status, headers, body). The body is
-        parsed as JSON unless raw is set."""
+        """Sends a request; returns (status, headers with lower-case
+        names, body). The body is parsed as JSON unless raw is set."""
         data = body
         if body is not None and not isinstance(body, (bytes, str)):
             data = json.dumps(body)
@@ -155,10 +155,12 @@ class Daemon(Process):
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
                 payload = resp.read()
-                status, hdrs = resp.status, dict(resp.headers)
+                status = resp.status
+                hdrs = {k.lower(): v for k, v in resp.headers.items()}
         except urllib.error.HTTPError as err:
             payload = err.read()
-            status, hdrs = err.code, dict(err.headers)
+            status = err.code
+            hdrs = {k.lower(): v for k, v in err.headers.items()}
         if raw:
             return status, hdrs, payload
         return status, hdrs, json.loads(payload) if payload else None

@@ -1,0 +1,100 @@
+"""Bad input gets a clear error and the daemon keeps running: an
+unparseable URL, an unreachable host, a stream with no video, malformed
+API JSON, an unknown camera id."""
+
+import subprocess
+
+from vmstest import FOOTAGE, Daemon, FakeCamera, free_port, run, workspace
+
+
+def test_bad_api_requests():
+    with workspace("bad-api") as tmp:
+        vmsd = Daemon(tmp)
+        try:
+            cases = [
+                ("POST", "/api/v1/cameras", "{not json",
+                 400, "malformed JSON"),
+                ("POST", "/api/v1/cameras", {"name": "x"}, 400, "main_url"),
+                ("POST", "/api/v1/cameras",
+                 {"name": "x", "main_url": "http://example/a"}, 400,
+                 "invalid main_url"),
+                ("POST", "/api/v1/cameras",
+                 {"name": "x", "main_url": "rtsp://"}, 400,
+                 "invalid main_url"),
+                ("POST", "/api/v1/cameras",
+                 {"name": "x", "main_url": "rtsp://h/a", "colour": 1}, 400,
+                 "unknown field 'colour'"),
+                ("POST", "/api/v1/cameras",
+                 {"name": 5, "main_url": "rtsp://h/a"}, 400,
+                 "invalid name"),
+                ("POST", "/api/v1/cameras", "[1,2]", 400, "JSON object"),
+                ("GET", "/api/v1/cameras/99", None, 404, "camera 99 not found"),
+                ("GET", "/api/v1/cameras/abc", None, 400, "invalid camera id"),
+                ("DELETE", "/api/v1/cameras/99", None, 404, "not found"),
+                ("GET", "/api/v1/cameras/99/recordings?from=1&to=2", None,
+                 404, "not found"),
+                ("GET", "/api/v1/nothing", None, 404, "unknown API path"),
+            ]
+            for method, path, body, want, words in cases:
+                status, _, reply = vmsd.request(method, path, body)
+                assert status == want, (method, path, status, reply)
+                assert words in reply["error"], (path, reply)
+
+            cid = vmsd.add_camera("Spare", "rtsp://127.0.0.1:9/x")
+            for query, words in [("from=abc&to=2", "invalid from"),
+                                 ("to=2", "missing from"),
+                                 ("from=5&to=2", "to must be after from")]:
+                status, _, reply = vmsd.request(
+                    "GET", f"/api/v1/cameras/{cid}/recordings?{query}")
+                assert status == 400 and words in reply["error"], reply
+            status, _, reply = vmsd.request(
+                "GET", f"/api/v1/cameras/{cid}/playback.mp4?from=1&to=2")
+            assert status == 404, reply
+            status, _, _ = vmsd.request(
+                "POST", "/api/v1/cameras", "x" * 70000)
+            assert status == 413
+            assert vmsd.alive()
+            status, _, cams = vmsd.request("GET", "/api/v1/cameras")
+            assert status == 200 and len(cams) == 1
+        finally:
+            vmsd.stop()
+
+
+def test_bad_cameras_keep_daemon_running():
+    with workspace("bad-camera") as tmp:
+        # An RTSP server whose stream has no video: the test camera
+        # serving a file's audio only is not possible, so an MP4 with
+        # only an AAC track is made from the footage.
+        audio_only = f"{tmp}/audio-only.mp4"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i",
+                        FOOTAGE,
+                        "-vn", "-c", "copy", "-t", "5", audio_only],
+                       check=True)
+        vmsd = Daemon(tmp)
+        cam = None
+        try:
+            dead = vmsd.add_camera("Dead", f"rtsp://127.0.0.1:{free_port()}/x")
+            state = vmsd.wait_state(dead, "retrying", 20)
+            assert "Connection refused" in state["error"], state
+            assert "camera" in state["error"] and "Dead" in state["error"]
+
+            try:
+                cam = FakeCamera(tmp, footage=audio_only)
+            except AssertionError as err:
+                cam = None
+                print(f"note: test camera cannot serve audio only: {err}")
+            if cam:
+                novideo = vmsd.add_camera("Mute", cam.url)
+                state = vmsd.wait_state(novideo, "failed", 20)
+                assert "no video" in state["error"], state
+
+            status, _, _ = vmsd.request("GET", "/api/v1/cameras")
+            assert status == 200 and vmsd.alive()
+        finally:
+            vmsd.stop()
+            if cam:
+                cam.stop()
+
+
+if __name__ == "__main__":
+    run([test_bad_api_requests, test_bad_cameras_keep_daemon_running])
