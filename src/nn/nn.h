@@ -37,6 +37,8 @@ struct nn_options {
     /* Disable kernel fusion and AVX2 paths (used by tests). */
     int no_fusion;
     int no_simd;
+    /* Reject any tensor or arena above this many bytes; 0: no limit. */
+    size_t max_tensor_bytes;
 };
 
 /* A view of a tensor owned by the model; valid until the next run/free. */

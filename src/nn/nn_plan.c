@@ -94,6 +94,11 @@ static int nn_plan_placeholder(struct nn_model *m, struct nn_node *n,
             return nn_node_error(m, n, err, errlen, -EINVAL,
                                  "input has more than 2^28 elements");
     }
+    if (m->opt.max_tensor_bytes &&
+        (size_t)t->count * nn_dtype_size(t->dtype) > m->opt.max_tensor_bytes)
+        return nn_node_error(m, n, err, errlen, -EFBIG,
+                             "input exceeds the limit of %zu bytes",
+                             m->opt.max_tensor_bytes);
     t->shaped = true;
     return 0;
 }
@@ -124,12 +129,21 @@ static int nn_plan_shapes(struct nn_model *m, char *err, size_t errlen)
                 all_const = false;
         for (int i = 0; i < n->n_out; i++) {
             struct nn_tensor *t = &m->tensors[n->out[i]];
+            size_t limit = m->opt.max_tensor_bytes;
 
             t->shaped = true;
             if (t->count > (INT64_C(1) << 28))
                 return nn_node_error(m, n, err, errlen, -EINVAL,
                                      "output has more than 2^28 elements");
+            if (limit && (size_t)t->count * nn_dtype_size(t->dtype) > limit)
+                return nn_node_error(m, n, err, errlen, -EFBIG,
+                                     "output exceeds the limit of %zu "
+                                     "bytes", limit);
         }
+        if (m->opt.max_tensor_bytes && n->scratch > m->opt.max_tensor_bytes)
+            return nn_node_error(m, n, err, errlen, -EFBIG,
+                                 "scratch memory exceeds the limit of %zu "
+                                 "bytes", m->opt.max_tensor_bytes);
         if (!all_const)
             continue;
         for (int i = 0; i < n->n_out; i++) {
@@ -428,6 +442,11 @@ static int nn_plan_arena(struct nn_model *m)
     }
     scratch = (scratch + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
     m->arena_size = total + scratch;
+    if (m->opt.max_tensor_bytes && m->arena_size > 4 * m->opt.max_tensor_bytes) {
+        free(list);
+        free(placed);
+        return -EFBIG;
+    }
     m->arena = aligned_alloc(NN_ALIGN, m->arena_size ? m->arena_size
                                                      : NN_ALIGN);
     if (!m->arena) {
@@ -468,5 +487,10 @@ int nn_plan(struct nn_model *m, char *err, size_t errlen)
     for (int k = 0; k < m->n_order; k++)
         m->flops += m->nodes[m->order[k]].flops;
     /* Graph outputs computed entirely at plan time keep their heap data. */
-    return nn_plan_arena(m);
+    rc = nn_plan_arena(m);
+    if (rc == -EFBIG)
+        return nn_node_error(m, NULL, err, errlen, rc, "activation memory "
+                             "exceeds 4 times the limit of %zu bytes",
+                             m->opt.max_tensor_bytes);
+    return rc;
 }
