@@ -4,7 +4,8 @@ API JSON, an unknown camera id."""
 
 import subprocess
 
-from vmstest import FOOTAGE, Daemon, FakeCamera, free_port, run, workspace
+from vmstest import (FOOTAGE, VMSD, Daemon, FakeCamera, free_port, run,
+                     workspace)
 
 
 def test_bad_api_requests():
@@ -96,5 +97,28 @@ def test_bad_cameras_keep_daemon_running():
                 cam.stop()
 
 
+def test_daemon_rejects_bad_config():
+    with workspace("bad-config") as tmp:
+        conf = f"{tmp}/vms.conf"
+        cases = [
+            ("listen = 0.0.0.0:8080\n", "not a loopback address"),
+            ("listen = 192.0.2.1:8080\n", "set listen = 127.0.0.1:8080"),
+            ("colour = blue\n", "unknown key 'colour'"),
+            ("segment_seconds = 0\n", "invalid segment_seconds '0'"),
+            ("listen = nonsense\n", "invalid listen 'nonsense'"),
+        ]
+        for text, words in cases:
+            with open(conf, "w") as f:
+                f.write(f"data_dir = {tmp}/data\n" + text)
+            result = subprocess.run([VMSD, "-c", conf], capture_output=True,
+                                    text=True, timeout=10)
+            assert result.returncode == 2, (text, result.returncode)
+            assert words in result.stderr, (text, result.stderr)
+        result = subprocess.run([VMSD, "-c", f"{tmp}/missing.conf"],
+                                capture_output=True, text=True, timeout=10)
+        assert result.returncode == 2 and "cannot open" in result.stderr
+
+
 if __name__ == "__main__":
-    run([test_bad_api_requests, test_bad_cameras_keep_daemon_running])
+    run([test_bad_api_requests, test_bad_cameras_keep_daemon_running,
+         test_daemon_rejects_bad_config])

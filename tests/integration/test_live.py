@@ -4,6 +4,7 @@ within 2 s of connecting."""
 
 import json
 import os
+import struct
 import time
 
 from vmstest import (Daemon, FakeCamera, WebSocket, first_frame_is_key, run,
@@ -41,6 +42,20 @@ def test_live_first_fragment_is_keyframe():
             with open(path, "wb") as f:
                 f.write(init + fragment + more)
             assert first_frame_is_key(path), "first live sample is not a key"
+
+            status, headers, jpeg = vmsd.request(
+                "GET", f"/api/v1/cameras/{cid}/snapshot.jpg?width=320",
+                raw=True)
+            assert status == 200, jpeg[:200]
+            assert headers.get("content-type") == "image/jpeg"
+            assert jpeg[:3] == b"\xff\xd8\xff", "not a JPEG"
+            # The SOF0 marker holds the height and width.
+            sof = jpeg.find(b"\xff\xc0")
+            height, width = struct.unpack(">HH", jpeg[sof + 5:sof + 9])
+            assert (width, height) == (320, 180), (width, height)
+            status, _, reply = vmsd.request(
+                "GET", f"/api/v1/cameras/{cid}/snapshot.jpg?width=5")
+            assert status == 400 and "invalid width" in reply["error"]
 
             status, _, _ = vmsd.request("GET", "/api/v1/status")
             assert status == 200
