@@ -101,6 +101,10 @@ int live_client_new(hub_t *hub, size_t max_queue_bytes, live_wake_fn wake,
     c->wake = wake;
     c->wake_ctx = wake_ctx;
     c->max_bytes = max_queue_bytes;
+    /* A viewer starts at a keyframe: the backlog begins with one, and
+     * when the hub has none cached (a GOP longer than its cache) the
+     * fragments before the next keyframe are skipped. */
+    c->skipping = 1;
     pthread_mutex_init(&c->lock, NULL);
     rc = hub_subscribe(hub, live_on_fragment, c, 1, &c->sub);
     if (rc < 0) {
