@@ -55,6 +55,8 @@ int api_parse_time(const char *text, int64_t *out_us)
     const char *rest;
     int64_t frac = 0;
     int digits = 0;
+    int mday;
+    time_t secs;
 
     if (!text || !*text)
         return -EINVAL;
@@ -70,6 +72,8 @@ int api_parse_time(const char *text, int64_t *out_us)
         return -EINVAL;
     if (*rest == '.') {
         rest++;
+        if (*rest < '0' || *rest > '9')
+            return -EINVAL; /* a decimal point needs a digit */
         while (*rest >= '0' && *rest <= '9') {
             if (digits < 6) {
                 frac = frac * 10 + (*rest - '0');
@@ -84,7 +88,13 @@ int api_parse_time(const char *text, int64_t *out_us)
     }
     if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0)
         return -EINVAL;
-    *out_us = (int64_t)timegm(&tm) * 1000000 + frac;
+    mday = tm.tm_mday;
+    secs = timegm(&tm);
+    /* timegm() moves a day that the month lacks (February 30) into the
+     * next month; such a date is invalid, not a later time. */
+    if (tm.tm_mday != mday)
+        return -EINVAL;
+    *out_us = (int64_t)secs * 1000000 + frac;
     return 0;
 }
 
