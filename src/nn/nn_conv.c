@@ -7,6 +7,7 @@
 #include "nn/nn_internal.h"
 
 #include <cblas.h>
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 
@@ -15,8 +16,6 @@
 #define NN_HAVE_X86 1
 #endif
 
-/* Largest im2col block in floats (16 MiB), to bound the scratch size. */
-#define NN_IM2COL_MAX_FLOATS (4u << 20)
 
 bool nn_cpu_has_avx2(void)
 {
@@ -43,7 +42,7 @@ static inline float nn_act1(float v, enum nn_act act, float alpha)
         float r = v + 3.0f;
 
         r = r < 0 ? 0 : r > 6 ? 6 : r;
-        return (v * (1.0f / 6.0f)) * r;
+        return (v * alpha) * r;
     }
     case NN_ACT_NONE:
         break;
@@ -53,7 +52,8 @@ static inline float nn_act1(float v, enum nn_act act, float alpha)
 
 /*
  * Add bias (per channel) and residual, then apply act, over count values
- * laid out as rows of channels.
+ * laid out as rows of channels.  One loop per activation keeps each loop
+ * simple enough for the compiler to vectorise.
  */
 void nn_apply_act(float *x, size_t count, int channels, const float *bias,
                   const float *residual, enum nn_act act, float alpha)
@@ -61,84 +61,88 @@ void nn_apply_act(float *x, size_t count, int channels, const float *bias,
     size_t rows = count / (size_t)channels;
 
     for (size_t r = 0; r < rows; r++) {
-        float *row = x + r * (size_t)channels;
-        const float *res = residual ? residual + r * (size_t)channels : NULL;
+        float *restrict row = x + r * (size_t)channels;
+        const float *restrict res =
+            residual ? residual + r * (size_t)channels : NULL;
+        int n = channels;
 
         if (bias)
-            for (int c = 0; c < channels; c++)
+            for (int c = 0; c < n; c++)
                 row[c] += bias[c];
         if (res)
-            for (int c = 0; c < channels; c++)
+            for (int c = 0; c < n; c++)
                 row[c] += res[c];
         switch (act) {
         case NN_ACT_NONE:
             break;
         case NN_ACT_RELU:
-            for (int c = 0; c < channels; c++)
+            for (int c = 0; c < n; c++)
                 row[c] = row[c] > 0 ? row[c] : 0;
             break;
         case NN_ACT_RELU6:
-            for (int c = 0; c < channels; c++)
-                row[c] = row[c] < 0 ? 0 : row[c] > 6 ? 6 : row[c];
+            for (int c = 0; c < n; c++)
+                row[c] = fminf(fmaxf(row[c], 0.0f), 6.0f);
             break;
-        default:
-            for (int c = 0; c < channels; c++)
-                row[c] = nn_act1(row[c], act, alpha);
+        case NN_ACT_LEAKY:
+            for (int c = 0; c < n; c++)
+                row[c] = row[c] < 0 ? row[c] * alpha : row[c];
+            break;
+        case NN_ACT_HARDSWISH:
+            for (int c = 0; c < n; c++) {
+                float v = row[c];
+                float r6 = fminf(fmaxf(v + 3.0f, 0.0f), 6.0f);
+
+                row[c] = (v * alpha) * r6;
+            }
+            break;
+        case NN_ACT_SIGMOID:
+            for (int c = 0; c < n; c++)
+                row[c] = 1.0f / (1.0f + expf(-row[c]));
             break;
         }
     }
 }
 
-struct nn_epilogue_ctx {
-    const struct nn_conv_args *a;
-    float *out;
-    const float *residual;
-};
-
-static void nn_epilogue_rows(void *ctx, size_t begin, size_t end)
+/* Output rows (pixels) per GEMM block: im2col block of at most 512 KiB. */
+static size_t nn_conv_block_rows(size_t k, size_t pixels)
 {
-    struct nn_epilogue_ctx *e = ctx;
-    size_t oc = (size_t)e->a->oc;
+    size_t rows = (512u << 10) / (k * sizeof(float));
 
-    nn_apply_act(e->out + begin * oc, (end - begin) * oc, e->a->oc,
-                 e->a->bias,
-                 e->residual ? e->residual + begin * oc : NULL, e->a->act,
-                 e->a->alpha);
+    if (rows < 32)
+        rows = 32;
+    if (rows > 512)
+        rows = 512;
+    rows = rows / 16 * 16;
+    return rows < pixels ? rows : pixels;
 }
 
+static bool nn_conv_is_direct(const struct nn_conv_args *a)
+{
+    return a->kh == 1 && a->kw == 1 && a->sh == 1 && a->sw == 1 &&
+           a->pad_top == 0 && a->pad_left == 0 && a->oh == a->h &&
+           a->ow == a->w;
+}
+
+/* Scratch bytes one thread needs for im2col blocks. */
 size_t nn_conv2d_scratch(const struct nn_conv_args *a)
 {
     size_t k = (size_t)a->kh * a->kw * a->c;
-    size_t rows = (size_t)a->oh * a->ow;
 
-    if (a->kh == 1 && a->kw == 1 && a->sh == 1 && a->sw == 1 &&
-        a->pad_top == 0 && a->pad_left == 0 && a->oh == a->h &&
-        a->ow == a->w)
+    if (nn_conv_is_direct(a))
         return 0;
-    if (rows * k > NN_IM2COL_MAX_FLOATS)
-        rows = NN_IM2COL_MAX_FLOATS / k > 0 ? NN_IM2COL_MAX_FLOATS / k : 1;
-    return rows * k * sizeof(float);
+    return nn_conv_block_rows(k, (size_t)a->oh * a->ow) * k * sizeof(float);
 }
 
-struct nn_im2col_ctx {
-    const struct nn_conv_args *a;
-    const float *in;            /* one image */
-    float *col;
-    size_t row0;                /* first output pixel of the block */
-};
-
-/* Fill im2col rows [begin, end) of the block: one row per output pixel. */
-static void nn_im2col_rows(void *ctx, size_t begin, size_t end)
+/* Fill im2col rows for output pixels [p0, p0 + rows): one row per pixel. */
+static void nn_im2col(const struct nn_conv_args *a, const float *in,
+                      float *col, size_t p0, size_t rows)
 {
-    struct nn_im2col_ctx *x = ctx;
-    const struct nn_conv_args *a = x->a;
-    size_t k = (size_t)a->kh * a->kw * a->c;
     size_t cb = (size_t)a->c * sizeof(float);
 
-    for (size_t r = begin; r < end; r++) {
-        size_t p = x->row0 + r;
+    for (size_t r = 0; r < rows; r++) {
+        size_t p = p0 + r;
         int oy = (int)(p / (size_t)a->ow), ox = (int)(p % (size_t)a->ow);
-        float *dst = x->col + r * k;
+        float *dst = col + r * (size_t)a->kh * a->kw * a->c;
 
         for (int ky = 0; ky < a->kh; ky++) {
             int iy = oy * a->sh - a->pad_top + ky * a->dh;
@@ -149,53 +153,86 @@ static void nn_im2col_rows(void *ctx, size_t begin, size_t end)
                 if (iy < 0 || iy >= a->h || ix < 0 || ix >= a->w)
                     memset(dst, 0, cb);
                 else
-                    memcpy(dst, x->in + ((size_t)iy * a->w + ix) * a->c, cb);
+                    memcpy(dst, in + ((size_t)iy * a->w + ix) * a->c, cb);
                 dst += a->c;
             }
         }
     }
 }
 
-/* Dense NHWC convolution with an HWIO filter via sgemm. */
+struct nn_conv_ctx {
+    const struct nn_conv_args *a;
+    size_t rows_per_block, blocks_per_image, scratch_stride;
+    size_t pixels;
+    struct nn_model *m;
+};
+
+/*
+ * Blocks [begin, end) of output rows over all images: im2col (unless the
+ * convolution is 1x1), a single-threaded sgemm and the epilogue while the
+ * block is still in cache.  Each pool thread uses its own scratch slice.
+ */
+static void nn_conv_blocks(void *ctx, size_t begin, size_t end)
+{
+    struct nn_conv_ctx *c = ctx;
+    const struct nn_conv_args *a = c->a;
+    size_t k = (size_t)a->kh * a->kw * a->c;
+    size_t in_img = (size_t)a->h * a->w * a->c;
+    size_t out_img = c->pixels * (size_t)a->oc;
+    bool direct = nn_conv_is_direct(a);
+    size_t slot = begin * (size_t)nn_pool_threads(c->m->pool) /
+                  (c->blocks_per_image * (size_t)a->n);
+    float *col;
+
+    if (slot >= (size_t)nn_pool_threads(c->m->pool))
+        slot = (size_t)nn_pool_threads(c->m->pool) - 1;
+    col = a->scratch + slot * c->scratch_stride;
+
+    for (size_t blk = begin; blk < end; blk++) {
+        size_t img = blk / c->blocks_per_image;
+        size_t p0 = (blk % c->blocks_per_image) * c->rows_per_block;
+        size_t rows = c->pixels - p0 < c->rows_per_block ? c->pixels - p0
+                                                         : c->rows_per_block;
+        const float *in = a->in + img * in_img;
+        float *out = a->out + img * out_img + p0 * (size_t)a->oc;
+        const float *A;
+
+        if (direct) {
+            A = in + p0 * k;
+        } else {
+            nn_im2col(a, in, col, p0, rows);
+            A = col;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows,
+                    a->oc, (int)k, 1.0f, A, (int)k, a->filter, a->oc, 0.0f,
+                    out, a->oc);
+        if (a->bias || a->residual || a->act != NN_ACT_NONE)
+            nn_apply_act(out, rows * (size_t)a->oc, a->oc, a->bias,
+                         a->residual ? a->residual + img * out_img +
+                                           p0 * (size_t)a->oc
+                                     : NULL,
+                         a->act, a->alpha);
+    }
+}
+
+/*
+ * Dense NHWC convolution with an HWIO filter.  Output rows are split into
+ * blocks that the thread pool shares; a->scratch holds one
+ * nn_conv2d_scratch() slice per pool thread.
+ */
 void nn_conv2d(struct nn_model *m, const struct nn_conv_args *a)
 {
     size_t k = (size_t)a->kh * a->kw * a->c;
-    size_t pixels = (size_t)a->oh * a->ow;
-    size_t in_img = (size_t)a->h * a->w * a->c;
-    size_t out_img = pixels * (size_t)a->oc;
-    bool direct = nn_conv2d_scratch(a) == 0;
-    size_t block = direct ? pixels : a->scratch_floats / k;
+    struct nn_conv_ctx c = {a, 0, 0, 0, (size_t)a->oh * a->ow, m};
 
-    if (block == 0)
-        block = 1;
-    for (int b = 0; b < a->n; b++) {
-        const float *in = a->in + (size_t)b * in_img;
-        float *out = a->out + (size_t)b * out_img;
-
-        if (direct) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                        (int)pixels, a->oc, (int)k, 1.0f, in, (int)k,
-                        a->filter, a->oc, 0.0f, out, a->oc);
-        } else {
-            for (size_t r0 = 0; r0 < pixels; r0 += block) {
-                size_t rows = pixels - r0 < block ? pixels - r0 : block;
-                struct nn_im2col_ctx ic = {a, in, a->scratch, r0};
-
-                nn_pool_run(m->pool, rows, nn_im2col_rows, &ic);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                            (int)rows, a->oc, (int)k, 1.0f, a->scratch,
-                            (int)k, a->filter, a->oc, 0.0f,
-                            out + r0 * (size_t)a->oc, a->oc);
-            }
-        }
-        if (a->bias || a->residual || a->act != NN_ACT_NONE) {
-            struct nn_epilogue_ctx e = {
-                a, out, a->residual ? a->residual + (size_t)b * out_img : NULL
-            };
-
-            nn_pool_run(m->pool, pixels, nn_epilogue_rows, &e);
-        }
-    }
+    c.rows_per_block = nn_conv_block_rows(k, c.pixels);
+    if (c.rows_per_block == 0)
+        return;
+    c.blocks_per_image = (c.pixels + c.rows_per_block - 1) /
+                         c.rows_per_block;
+    c.scratch_stride = nn_conv2d_scratch(a) / sizeof(float);
+    nn_pool_run(m->pool, c.blocks_per_image * (size_t)a->n, nn_conv_blocks,
+                &c);
 }
 
 struct nn_dw_ctx {
@@ -269,8 +306,7 @@ static inline __m256 nn_act8(__m256 v, enum nn_act act, __m256 alpha)
         __m256 r = _mm256_add_ps(v, _mm256_set1_ps(3.0f));
 
         r = _mm256_min_ps(_mm256_max_ps(r, zero), six);
-        return _mm256_mul_ps(_mm256_mul_ps(v, _mm256_set1_ps(1.0f / 6.0f)),
-                             r);
+        return _mm256_mul_ps(_mm256_mul_ps(v, alpha), r);
     }
     default:
         return v;

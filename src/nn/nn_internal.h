@@ -49,7 +49,7 @@ enum nn_act {
     NN_ACT_RELU6,
     NN_ACT_LEAKY,
     NN_ACT_SIGMOID,
-    NN_ACT_HARDSWISH,           /* x * relu6(x + 3) / 6 */
+    NN_ACT_HARDSWISH,           /* (x * alpha) * relu6(x + 3), alpha ~ 1/6 */
 };
 
 enum nn_padding { NN_PAD_VALID = 0, NN_PAD_SAME, NN_PAD_EXPLICIT };
@@ -77,7 +77,7 @@ struct nn_attrs {
     bool nchw;
     bool has_bias;              /* fused BiasAdd */
     enum nn_act act;
-    float alpha;                /* LeakyRelu slope */
+    float alpha;                /* LeakyRelu slope, hard-swish scale */
     bool align_corners, half_pixel_centers;
     bool keep_dims;
     int begin_mask, end_mask, shrink_mask, new_axis_mask, ellipsis_mask;
@@ -118,8 +118,8 @@ struct nn_model {
     int *order, n_order;        /* node indices executed per run */
     void *arena;
     size_t arena_size;
-    void *scratch;              /* shared per-run scratch (im2col) */
-    size_t scratch_size;
+    void *scratch;              /* im2col scratch, one slice per thread */
+    size_t scratch_per_thread;  /* bytes of one slice */
     struct nn_pool *pool;
     int threads;
     bool simd;                  /* AVX2 and FMA usable */
@@ -143,6 +143,8 @@ int nn_op_exec(struct nn_model *m, struct nn_node *n, char *err,
 
 /* Planning (nn_plan.c). */
 int nn_plan(struct nn_model *m, char *err, size_t errlen);
+/* (Re)allocate the per-thread scratch for m->threads threads. */
+int nn_plan_scratch(struct nn_model *m);
 
 /* Kernels (nn_conv.c). */
 struct nn_conv_args {
@@ -158,8 +160,7 @@ struct nn_conv_args {
     const float *residual;      /* same shape as out, or NULL */
     enum nn_act act;
     float alpha;
-    float *scratch;
-    size_t scratch_floats;
+    float *scratch;             /* nn_conv2d_scratch() bytes per thread */
 };
 
 void nn_conv2d(struct nn_model *m, const struct nn_conv_args *a);

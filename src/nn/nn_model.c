@@ -5,6 +5,7 @@
 #include "nn/nn_internal.h"
 
 #include <errno.h>
+#include <cblas.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -1129,6 +1130,7 @@ void nn_model_free(nn_model *m)
     }
     nn_pool_free(m->pool);
     free(m->arena);
+    free(m->scratch);
     free(m->tensors);
     free(m->nodes);
     free(m->inputs);
@@ -1151,7 +1153,7 @@ int nn_model_set_threads(nn_model *m, int threads)
     nn_pool_free(m->pool);
     m->pool = pool;
     m->threads = threads;
-    return 0;
+    return nn_plan_scratch(m);
 }
 
 int nn_model_input_count(const nn_model *m)
@@ -1269,6 +1271,11 @@ static double nn_now_ms(void)
 
 int nn_model_run(nn_model *m, char *err, size_t errlen)
 {
+    /*
+     * The runtime's own threads split every convolution, so each sgemm
+     * call runs on one OpenBLAS thread (the setting is process-wide).
+     */
+    openblas_set_num_threads(1);
     for (int k = 0; k < m->n_order; k++) {
         struct nn_node *n = &m->nodes[m->order[k]];
         double t0 = m->profiling ? nn_now_ms() : 0;

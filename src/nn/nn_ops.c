@@ -186,14 +186,12 @@ static int nn_exec_conv(struct nn_model *m, struct nn_node *n, char *err,
         return 0;
     }
     a.scratch = m->scratch;
-    a.scratch_floats = m->scratch_size / sizeof(float);
-    if (n->scratch > m->scratch_size) {
+    if (n->scratch > 0 && !m->scratch) {
         /* Only constant folding at plan time gets here. */
-        tmp = malloc(n->scratch);
+        tmp = malloc(n->scratch * (size_t)nn_pool_threads(m->pool));
         if (!tmp)
             return -ENOMEM;
         a.scratch = tmp;
-        a.scratch_floats = n->scratch / sizeof(float);
     }
     nn_conv2d(m, &a);
     free(tmp);
@@ -456,6 +454,7 @@ struct nn_unary_ctx {
     float *out;
     enum nn_act act;
     float alpha;
+    size_t count;
 };
 
 static void nn_unary_range(void *ctx, size_t begin, size_t end)
@@ -464,15 +463,24 @@ static void nn_unary_range(void *ctx, size_t begin, size_t end)
 
     if (u->out != u->in)
         memcpy(u->out + begin, u->in + begin, (end - begin) * sizeof(float));
-    nn_apply_act(u->out + begin, end - begin, 1, NULL, NULL, u->act,
-                 u->alpha);
+    nn_apply_act(u->out + begin, end - begin, (int)(end - begin), NULL, NULL,
+                 u->act, u->alpha);
+}
+
+/* Unary op over 4096-element chunks [begin, end). */
+static void nn_unary_chunks(void *ctx, size_t begin, size_t end)
+{
+    struct nn_unary_ctx *u = ctx;
+
+    nn_unary_range(u, begin * 4096,
+                   end * 4096 < u->count ? end * 4096 : u->count);
 }
 
 static int nn_exec_unary(struct nn_model *m, struct nn_node *n, char *err,
                          size_t errlen)
 {
     struct nn_unary_ctx u = {T(0)->data, O(0)->data, NN_ACT_NONE,
-                             n->a.alpha};
+                             n->a.alpha, (size_t)O(0)->count};
 
     if (T(0)->dtype != NN_DTYPE_FLOAT32)
         return ERR(-ENOTSUP, "input must be float32");
@@ -493,10 +501,12 @@ static int nn_exec_unary(struct nn_model *m, struct nn_node *n, char *err,
         break;
     }
     size_t cnt = (size_t)O(0)->count;
+    size_t chunks = (cnt + 4095) / 4096;
 
-    nn_pool_run(m->pool, cnt >= 65536 ? cnt : 1, nn_unary_range, &u);
-    if (cnt < 65536 && cnt > 1)
-        nn_unary_range(&u, 1, cnt);
+    if (cnt > 0 && cnt < 65536)
+        nn_unary_range(&u, 0, cnt);
+    else
+        nn_pool_run(m->pool, chunks, nn_unary_chunks, &u);
     return 0;
 }
 
@@ -560,6 +570,23 @@ static int nn_exec_mean(struct nn_model *m, struct nn_node *n, char *err,
 
     /* Accumulate in the output buffer, in float as TensorFlow.js does. */
     acc = NULL;
+    if (x->ndim == 4 && red[1] && red[2] && !red[0] && !red[3]) {
+        /* NHWC spatial mean: sum pixel rows per image. */
+        int64_t pix = x->dims[1] * x->dims[2], c = x->dims[3];
+
+        for (int64_t b = 0; b < x->dims[0]; b++) {
+            float *ob = o + b * c;
+            const float *ib = in + b * pix * c;
+
+            memset(ob, 0, (size_t)c * sizeof(float));
+            for (int64_t p = 0; p < pix; p++)
+                for (int64_t ch = 0; ch < c; ch++)
+                    ob[ch] += ib[p * c + ch];
+            for (int64_t ch = 0; ch < c; ch++)
+                ob[ch] /= (float)pix;
+        }
+        return 0;
+    }
     memset(o, 0, (size_t)O(0)->count * sizeof(float));
     for (int64_t i = 0; i < x->count; i++) {
         int64_t off = 0;

@@ -202,6 +202,22 @@ static bool nn_const_scalar(const struct nn_model *m, int t, float value)
            fabsf(((const float *)x->data)[0] - value) < 1e-6f;
 }
 
+static bool nn_const_scalar_any(const struct nn_model *m, int t)
+{
+    const struct nn_tensor *x = &m->tensors[t];
+
+    return x->is_const && x->dtype == NN_DTYPE_FLOAT32 && x->count == 1;
+}
+
+/* Position of node n in the execution order, or -1. */
+static int nn_order_pos(const struct nn_model *m, int node)
+{
+    for (int k = 0; k < m->n_order; k++)
+        if (m->order[k] == node)
+            return k;
+    return -1;
+}
+
 /* A const float vector of length c usable as a per-channel bias. */
 static bool nn_const_channel_vec(const struct nn_model *m, int t, int64_t c)
 {
@@ -239,7 +255,8 @@ static bool nn_fuse_hardswish(struct nn_model *m, struct nn_node *conv,
 
         if (other < 0)
             continue;
-        if (n->op == NN_OP_MUL && nn_const_scalar(m, other, 1.0f / 6.0f))
+        /* float16 weights store 1/6 as 0.16663, so any scalar is kept. */
+        if (n->op == NN_OP_MUL && nn_const_scalar_any(m, other))
             mul = n;
         else if (n->op == NN_OP_ADD && nn_const_scalar(m, other, 3.0f))
             add = n;
@@ -256,6 +273,11 @@ static bool nn_fuse_hardswish(struct nn_model *m, struct nn_node *conv,
     if (!fin || fin != fin2 || fin->op != NN_OP_MUL)
         return false;
     conv->a.act = NN_ACT_HARDSWISH;
+    {
+        int c = mul->in[0] == x ? mul->in[1] : mul->in[0];
+
+        conv->a.alpha = ((const float *)m->tensors[c].data)[0];
+    }
     mul->dead = true;
     add->dead = true;
     relu6->dead = true;
@@ -292,8 +314,32 @@ static int nn_plan_fuse(struct nn_model *m)
                                                         : next->in[0];
 
                 if (!nn_const_channel_vec(m, other, c))
-                    break;
+                    goto residual;
                 conv->bias = other;
+                nn_absorb(m, conv, next);
+                continue;
+            }
+residual:
+            /*
+             * A residual Add of a same-shaped tensor computed earlier joins
+             * the epilogue: act(conv + bias + residual).
+             */
+            if (next->op == NN_OP_ADD && conv->a.act == NN_ACT_NONE &&
+                conv->residual < 0 && next->n_in == 2) {
+                int other = next->in[0] == conv->out[0] ? next->in[1]
+                                                        : next->in[0];
+                struct nn_tensor *ot = &m->tensors[other];
+                struct nn_tensor *ct = &m->tensors[conv->out[0]];
+                int p = ot->producer;
+
+                if (ot->is_const || ot->dtype != NN_DTYPE_FLOAT32 ||
+                    ot->count != ct->count || ot->ndim != ct->ndim ||
+                    other == conv->in[0] ||
+                    (p >= 0 && !m->nodes[p].folded &&
+                     m->nodes[p].op != NN_OP_PLACEHOLDER &&
+                     nn_order_pos(m, p) > k))
+                    break;
+                conv->residual = other;
                 nn_absorb(m, conv, next);
                 continue;
             }
@@ -440,9 +486,10 @@ static int nn_plan_arena(struct nn_model *m)
         if (s > scratch)
             scratch = s;
     }
-    scratch = (scratch + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
-    m->arena_size = total + scratch;
-    if (m->opt.max_tensor_bytes && m->arena_size > 4 * m->opt.max_tensor_bytes) {
+    m->scratch_per_thread = (scratch + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
+    m->arena_size = total;
+    if (m->opt.max_tensor_bytes &&
+        m->arena_size > 4 * m->opt.max_tensor_bytes) {
         free(list);
         free(placed);
         return -EFBIG;
@@ -460,8 +507,6 @@ static int nn_plan_arena(struct nn_model *m)
 
         x->data = (char *)m->arena + x->arena_off;
     }
-    m->scratch = (char *)m->arena + total;
-    m->scratch_size = scratch;
     free(list);
     free(placed);
     return 0;
@@ -488,9 +533,23 @@ int nn_plan(struct nn_model *m, char *err, size_t errlen)
         m->flops += m->nodes[m->order[k]].flops;
     /* Graph outputs computed entirely at plan time keep their heap data. */
     rc = nn_plan_arena(m);
+    if (rc == 0)
+        rc = nn_plan_scratch(m);
     if (rc == -EFBIG)
         return nn_node_error(m, NULL, err, errlen, rc, "activation memory "
                              "exceeds 4 times the limit of %zu bytes",
                              m->opt.max_tensor_bytes);
     return rc;
+}
+
+int nn_plan_scratch(struct nn_model *m)
+{
+    size_t size = m->scratch_per_thread * (size_t)m->threads;
+
+    free(m->scratch);
+    m->scratch = NULL;
+    if (size == 0)
+        return 0;
+    m->scratch = aligned_alloc(NN_ALIGN, size);
+    return m->scratch ? 0 : -ENOMEM;
 }
