@@ -188,6 +188,7 @@ int segment_parse_path(const char *path, int64_t *camera_id, char *stream,
     char name[32];
     char day[16];
     char suffix[16] = "";
+    char canonical[96];
     long long cam;
     long long start;
     int consumed = 0;
@@ -203,6 +204,16 @@ int segment_parse_path(const char *path, int64_t *camera_id, char *stream,
     else
         return -EINVAL;
     if (cam <= 0 || start <= 0 || strlen(name) >= stream_len)
+        return -EINVAL;
+    /* Only the exact name segment_format_path() gives is a segment:
+     * sscanf() also takes signs, spaces, leading zeros and any day
+     * directory, and such a name would be indexed under another path
+     * than the recorder would write. */
+    if (segment_format_path(cam, name, start, canonical,
+                            sizeof(canonical)) < 0 ||
+        strncmp(path, canonical, strlen(canonical)) != 0 ||
+        strcmp(path + strlen(canonical), *partial ? SEGMENT_PARTIAL_SUFFIX
+                                                  : "") != 0)
         return -EINVAL;
     *camera_id = cam;
     *start_us = start;
