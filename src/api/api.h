@@ -11,7 +11,7 @@
 #include "catalog/catalog.h"
 #include "media/hub.h"
 #include "media/ingest.h"
-#include "storage/recorder.h"
+#include "storage/storage.h"
 
 typedef struct api_server api_server_t;
 
@@ -43,6 +43,7 @@ typedef struct api_config {
     const api_camera_service_t *svc; /* borrowed */
     void *svc_ctx;
     size_t live_queue_bytes; /* bound of each viewer's queue */
+    storage_t *storage;      /* borrowed; capacity and verification */
 } api_config_t;
 
 /* Binds the listening socket and starts the event-loop thread. On error

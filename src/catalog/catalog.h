@@ -30,7 +30,18 @@ typedef struct catalog_camera {
     char password[CATALOG_NAME_MAX];
     char transport[8]; /* "tcp" or "udp" */
     int enabled;
+    int retention_days;       /* delete recordings older than this; 0: no
+                                 limit */
+    int64_t retention_bytes;  /* keep at most this many bytes; 0: no
+                                 limit */
 } catalog_camera_t;
+
+/* States of a recording row. */
+enum {
+    CATALOG_REC_OK = 0,
+    CATALOG_REC_GARBAGE = 1, /* being deleted: the file may be gone */
+    CATALOG_REC_MISSING = 2, /* the file vanished outside our control */
+};
 
 typedef struct catalog_recording {
     int64_t id;
@@ -42,7 +53,29 @@ typedef struct catalog_recording {
     int64_t end_us;                 /* UTC microseconds, end of last sample */
     int64_t bytes;                  /* file size */
     char sha256[65];                /* hex digest of the whole file */
+    /* hex SHA-256 over the previous segment's chain value and this
+     * segment's digest, times and size; see storage/integrity.h */
+    char chain[65];
+    int state;                      /* CATALOG_REC_* */
 } catalog_recording_t;
+
+typedef struct catalog_hold {
+    int64_t id;
+    int64_t camera_id;
+    int64_t start_us;
+    int64_t end_us;
+    char reason[256];
+    int64_t created_us;
+} catalog_hold_t;
+
+typedef struct catalog_usage {
+    int64_t bytes;         /* recordings in state OK */
+    int64_t segments;
+    int64_t oldest_us;     /* start of the oldest recording, 0 if none */
+    int64_t newest_us;     /* end of the newest recording, 0 if none */
+    int64_t bytes_hour;    /* bytes of recordings that end after since_hour */
+    int64_t bytes_day;     /* same for since_day */
+} catalog_usage_t;
 
 /* Opens (creating if needed) the SQLite catalog at path and migrates
  * its schema. *out is freed with catalog_close(). */
@@ -74,8 +107,8 @@ int catalog_camera_list(catalog_t *cat, catalog_camera_t **out, size_t *n);
  * the same volume and path exists. */
 int catalog_recording_insert(catalog_t *cat, catalog_recording_t *rec);
 
-/* Lists the recordings of a camera stream that overlap [from_us, to_us),
- * ordered by start time. *out is malloc'd (free() it). */
+/* Lists the recordings in state OK of a camera stream that overlap
+ * [from_us, to_us), ordered by start time. *out is malloc'd (free() it). */
 int catalog_recording_list(catalog_t *cat, int64_t camera_id,
                            const char *stream, int64_t from_us,
                            int64_t to_us, catalog_recording_t **out,
@@ -91,5 +124,70 @@ int catalog_recording_find(catalog_t *cat, const char *volume,
 
 /* Deletes one recording row. */
 int catalog_recording_delete(catalog_t *cat, int64_t id);
+
+/* Lists the rows of every state of a camera stream that overlap
+ * [from_us, to_us), ordered by start time, for integrity checks. */
+int catalog_recording_list_all(catalog_t *cat, int64_t camera_id,
+                               const char *stream, int64_t from_us,
+                               int64_t to_us, catalog_recording_t **out,
+                               size_t *n);
+
+/* Finds the latest row (any state but garbage) of a camera stream that
+ * starts before before_us; -ENOENT if none. */
+int catalog_recording_previous(catalog_t *cat, int64_t camera_id,
+                               const char *stream, int64_t before_us,
+                               catalog_recording_t *out);
+
+/* Lists up to limit rows in state OK, oldest first, on volume (NULL:
+ * any) of camera_id (0: any). */
+int catalog_recording_oldest(catalog_t *cat, const char *volume,
+                             int64_t camera_id, size_t limit,
+                             catalog_recording_t **out, size_t *n);
+
+/* Lists rows in state GARBAGE (deletions a crash interrupted). */
+int catalog_recording_garbage(catalog_t *cat, catalog_recording_t **out,
+                              size_t *n);
+
+/* Sets a row's state. */
+int catalog_recording_set_state(catalog_t *cat, int64_t id, int state);
+
+/* Sums the recordings in state OK of camera_id (0: all cameras) on
+ * volume (NULL: all volumes). */
+int catalog_usage(catalog_t *cat, int64_t camera_id, const char *volume,
+                  int64_t since_hour_us, int64_t since_day_us,
+                  catalog_usage_t *out);
+
+/* Volume identities. */
+int catalog_volume_find(catalog_t *cat, const char *path, char *uuid,
+                        size_t uuid_len);
+int catalog_volume_find_uuid(catalog_t *cat, const char *uuid, char *path,
+                             size_t path_len);
+int catalog_volume_insert(catalog_t *cat, const char *uuid,
+                          const char *path);
+
+/* Evidence holds: recordings overlapping a hold are never deleted by
+ * retention. */
+int catalog_hold_insert(catalog_t *cat, catalog_hold_t *hold);
+int catalog_hold_delete(catalog_t *cat, int64_t id);
+/* camera_id 0 lists the holds of every camera. */
+int catalog_hold_list(catalog_t *cat, int64_t camera_id,
+                      catalog_hold_t **out, size_t *n);
+
+/* Finds the earliest row (any state but garbage) of a camera stream
+ * that starts after after_us; -ENOENT if none. */
+int catalog_recording_next(catalog_t *cat, int64_t camera_id,
+                           const char *stream, int64_t after_us,
+                           catalog_recording_t *out);
+
+/* Chain links kept across deletions: when retention deletes a segment,
+ * the chain value that its successor (starting at next_start_us)
+ * follows is stored, so the chain stays checkable. get returns -ENOENT
+ * if none was stored. */
+int catalog_chain_link_get(catalog_t *cat, int64_t camera_id,
+                           const char *stream, int64_t next_start_us,
+                           char chain[65]);
+int catalog_chain_link_set(catalog_t *cat, int64_t camera_id,
+                           const char *stream, int64_t next_start_us,
+                           const char *chain);
 
 #endif

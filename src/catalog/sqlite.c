@@ -49,6 +49,34 @@ static const char *const catalog_migrations[] = {
     "  UNIQUE (volume, path));"
     "CREATE INDEX recordings_by_time"
     "  ON recordings (camera_id, stream, start_us);",
+
+    /* 2: storage management: volume identities, the integrity chain,
+     * deletion and loss states, retention limits and evidence holds. */
+    "CREATE TABLE volumes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  uuid TEXT NOT NULL UNIQUE,"
+    "  path TEXT NOT NULL UNIQUE,"
+    "  created_us INTEGER NOT NULL);"
+    "ALTER TABLE recordings ADD COLUMN chain TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE recordings ADD COLUMN state INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX recordings_by_volume ON recordings (volume, start_us);"
+    "ALTER TABLE cameras ADD COLUMN retention_days INTEGER NOT NULL"
+    "  DEFAULT 0;"
+    "ALTER TABLE cameras ADD COLUMN retention_bytes INTEGER NOT NULL"
+    "  DEFAULT 0;"
+    "CREATE TABLE holds ("
+    "  id INTEGER PRIMARY KEY,"
+    "  camera_id INTEGER NOT NULL,"
+    "  start_us INTEGER NOT NULL,"
+    "  end_us INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  created_us INTEGER NOT NULL);"
+    "CREATE TABLE chain_links ("
+    "  camera_id INTEGER NOT NULL,"
+    "  stream TEXT NOT NULL,"
+    "  next_start_us INTEGER NOT NULL,"
+    "  prev_chain TEXT NOT NULL,"
+    "  PRIMARY KEY (camera_id, stream, next_start_us));",
 };
 
 #define CATALOG_MIGRATION_COUNT                                             \
@@ -212,7 +240,8 @@ static void catalog_column_text(sqlite3_stmt *st, int col, char *dst,
 }
 
 #define CAMERA_COLUMNS                                                      \
-    "id, name, main_url, sub_url, username, password, transport, enabled"
+    "id, name, main_url, sub_url, username, password, transport, enabled," \
+    " retention_days, retention_bytes"
 
 static void catalog_read_camera(sqlite3_stmt *st, catalog_camera_t *cam)
 {
@@ -225,9 +254,12 @@ static void catalog_read_camera(sqlite3_stmt *st, catalog_camera_t *cam)
     catalog_column_text(st, 5, cam->password, sizeof(cam->password));
     catalog_column_text(st, 6, cam->transport, sizeof(cam->transport));
     cam->enabled = sqlite3_column_int(st, 7);
+    cam->retention_days = sqlite3_column_int(st, 8);
+    cam->retention_bytes = sqlite3_column_int64(st, 9);
 }
 
-/* Binds the camera's fields to parameters 1..7 in column order. */
+/* Binds the camera's fields to parameters 1..7, the time to 8 and the
+ * retention limits to 10 and 11. */
 static void catalog_bind_camera(sqlite3_stmt *st, const catalog_camera_t *c)
 {
     sqlite3_bind_text(st, 1, c->name, -1, SQLITE_TRANSIENT);
@@ -239,6 +271,8 @@ static void catalog_bind_camera(sqlite3_stmt *st, const catalog_camera_t *c)
                       SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 7, c->enabled);
     sqlite3_bind_int64(st, 8, catalog_now_us());
+    sqlite3_bind_int(st, 10, c->retention_days);
+    sqlite3_bind_int64(st, 11, c->retention_bytes);
 }
 
 int catalog_camera_insert(catalog_t *cat, catalog_camera_t *cam)
@@ -250,8 +284,9 @@ int catalog_camera_insert(catalog_t *cat, catalog_camera_t *cam)
     rc = sqlite3_prepare_v2(
         cat->db,
         "INSERT INTO cameras (name, main_url, sub_url, username, password,"
-        " transport, enabled, created_us, updated_us)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        " transport, enabled, created_us, updated_us, retention_days,"
+        " retention_bytes)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?10, ?11)",
         -1, &st, NULL);
     if (rc == SQLITE_OK) {
         catalog_bind_camera(st, cam);
@@ -275,7 +310,8 @@ int catalog_camera_update(catalog_t *cat, const catalog_camera_t *cam)
         cat->db,
         "UPDATE cameras SET name = ?1, main_url = ?2, sub_url = ?3,"
         " username = ?4, password = ?5, transport = ?6, enabled = ?7,"
-        " updated_us = ?8 WHERE id = ?9",
+        " updated_us = ?8, retention_days = ?10, retention_bytes = ?11"
+        " WHERE id = ?9",
         -1, &st, NULL);
     if (rc == SQLITE_OK) {
         catalog_bind_camera(st, cam);
@@ -392,7 +428,8 @@ int catalog_camera_list(catalog_t *cat, catalog_camera_t **out, size_t *n)
 }
 
 #define RECORDING_COLUMNS                                                   \
-    "id, camera_id, stream, volume, path, start_us, end_us, bytes, sha256"
+    "id, camera_id, stream, volume, path, start_us, end_us, bytes, sha256," \
+    " chain, state"
 
 static void catalog_read_recording(sqlite3_stmt *st, catalog_recording_t *r)
 {
@@ -406,6 +443,8 @@ static void catalog_read_recording(sqlite3_stmt *st, catalog_recording_t *r)
     r->end_us = sqlite3_column_int64(st, 6);
     r->bytes = sqlite3_column_int64(st, 7);
     catalog_column_text(st, 8, r->sha256, sizeof(r->sha256));
+    catalog_column_text(st, 9, r->chain, sizeof(r->chain));
+    r->state = sqlite3_column_int(st, 10);
 }
 
 int catalog_recording_insert(catalog_t *cat, catalog_recording_t *rec)
@@ -417,7 +456,8 @@ int catalog_recording_insert(catalog_t *cat, catalog_recording_t *rec)
     rc = sqlite3_prepare_v2(
         cat->db,
         "INSERT INTO recordings (camera_id, stream, volume, path, start_us,"
-        " end_us, bytes, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        " end_us, bytes, sha256, chain, state)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, rec->camera_id);
@@ -428,6 +468,8 @@ int catalog_recording_insert(catalog_t *cat, catalog_recording_t *rec)
         sqlite3_bind_int64(st, 6, rec->end_us);
         sqlite3_bind_int64(st, 7, rec->bytes);
         sqlite3_bind_text(st, 8, rec->sha256, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 9, rec->chain, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 10, rec->state);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
             rec->id = sqlite3_last_insert_rowid(cat->db);
@@ -481,7 +523,8 @@ int catalog_recording_list(catalog_t *cat, int64_t camera_id,
                             "SELECT " RECORDING_COLUMNS
                             " FROM recordings WHERE camera_id = ?1"
                             " AND stream = ?2 AND end_us > ?3"
-                            " AND start_us < ?4 ORDER BY start_us",
+                            " AND start_us < ?4 AND state = 0"
+                            " ORDER BY start_us",
                             -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, camera_id);
@@ -551,4 +594,406 @@ int catalog_recording_find(catalog_t *cat, const char *volume,
 int catalog_recording_delete(catalog_t *cat, int64_t id)
 {
     return catalog_exec_id(cat, "DELETE FROM recordings WHERE id = ?1", id);
+}
+
+int catalog_recording_list_all(catalog_t *cat, int64_t camera_id,
+                               const char *stream, int64_t from_us,
+                               int64_t to_us, catalog_recording_t **out,
+                               size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db,
+                            "SELECT " RECORDING_COLUMNS
+                            " FROM recordings WHERE camera_id = ?1"
+                            " AND stream = ?2 AND end_us > ?3"
+                            " AND start_us < ?4 AND state != 1"
+                            " ORDER BY start_us",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, camera_id);
+        sqlite3_bind_text(st, 2, stream, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, from_us);
+        sqlite3_bind_int64(st, 4, to_us);
+        rc = catalog_collect_recordings(st, out, n);
+    } else {
+        rc = catalog_errno(rc);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    return rc;
+}
+
+int catalog_recording_previous(catalog_t *cat, int64_t camera_id,
+                               const char *stream, int64_t before_us,
+                               catalog_recording_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db,
+                            "SELECT " RECORDING_COLUMNS
+                            " FROM recordings WHERE camera_id = ?1"
+                            " AND stream = ?2 AND start_us < ?3"
+                            " AND state != 1 ORDER BY start_us DESC LIMIT 1",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, camera_id);
+        sqlite3_bind_text(st, 2, stream, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, before_us);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            catalog_read_recording(st, out);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    if (rc == SQLITE_DONE)
+        return -ENOENT;
+    return catalog_errno(rc);
+}
+
+int catalog_recording_oldest(catalog_t *cat, const char *volume,
+                             int64_t camera_id, size_t limit,
+                             catalog_recording_t **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db,
+                            "SELECT " RECORDING_COLUMNS
+                            " FROM recordings WHERE state = 0"
+                            " AND (?1 IS NULL OR volume = ?1)"
+                            " AND (?2 = 0 OR camera_id = ?2)"
+                            " ORDER BY start_us LIMIT ?3",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        if (volume)
+            sqlite3_bind_text(st, 1, volume, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(st, 1);
+        sqlite3_bind_int64(st, 2, camera_id);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+        rc = catalog_collect_recordings(st, out, n);
+    } else {
+        rc = catalog_errno(rc);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    return rc;
+}
+
+int catalog_recording_garbage(catalog_t *cat, catalog_recording_t **out,
+                              size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db,
+                            "SELECT " RECORDING_COLUMNS
+                            " FROM recordings WHERE state = 1 ORDER BY id",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = catalog_collect_recordings(st, out, n);
+    else
+        rc = catalog_errno(rc);
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    return rc;
+}
+
+int catalog_recording_set_state(catalog_t *cat, int64_t id, int state)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    int changed = 0;
+
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db,
+                            "UPDATE recordings SET state = ?2 WHERE id = ?1",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, state);
+        rc = sqlite3_step(st);
+        changed = sqlite3_changes(cat->db);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    if (rc == SQLITE_DONE && changed == 0)
+        return -ENOENT;
+    return catalog_errno(rc);
+}
+
+int catalog_usage(catalog_t *cat, int64_t camera_id, const char *volume,
+                  int64_t since_hour_us, int64_t since_day_us,
+                  catalog_usage_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(
+        cat->db,
+        "SELECT COALESCE(SUM(bytes), 0), COUNT(*), COALESCE(MIN(start_us), 0),"
+        " COALESCE(MAX(end_us), 0),"
+        " COALESCE(SUM(CASE WHEN end_us > ?3 THEN bytes END), 0),"
+        " COALESCE(SUM(CASE WHEN end_us > ?4 THEN bytes END), 0)"
+        " FROM recordings WHERE state = 0 AND (?1 = 0 OR camera_id = ?1)"
+        " AND (?2 IS NULL OR volume = ?2)",
+        -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, camera_id);
+        if (volume)
+            sqlite3_bind_text(st, 2, volume, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(st, 2);
+        sqlite3_bind_int64(st, 3, since_hour_us);
+        sqlite3_bind_int64(st, 4, since_day_us);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            out->bytes = sqlite3_column_int64(st, 0);
+            out->segments = sqlite3_column_int64(st, 1);
+            out->oldest_us = sqlite3_column_int64(st, 2);
+            out->newest_us = sqlite3_column_int64(st, 3);
+            out->bytes_hour = sqlite3_column_int64(st, 4);
+            out->bytes_day = sqlite3_column_int64(st, 5);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    return catalog_errno(rc);
+}
+
+/* Looks up one text column by one text key; -ENOENT if no row. */
+static int catalog_lookup_text(catalog_t *cat, const char *sql,
+                               const char *key, char *out, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            catalog_column_text(st, 0, out, len);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    if (rc == SQLITE_DONE)
+        return -ENOENT;
+    return catalog_errno(rc);
+}
+
+int catalog_volume_find(catalog_t *cat, const char *path, char *uuid,
+                        size_t uuid_len)
+{
+    return catalog_lookup_text(cat, "SELECT uuid FROM volumes WHERE path = ?1",
+                               path, uuid, uuid_len);
+}
+
+int catalog_volume_find_uuid(catalog_t *cat, const char *uuid, char *path,
+                             size_t path_len)
+{
+    return catalog_lookup_text(cat, "SELECT path FROM volumes WHERE uuid = ?1",
+                               uuid, path, path_len);
+}
+
+int catalog_volume_insert(catalog_t *cat, const char *uuid, const char *path)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db,
+                            "INSERT INTO volumes (uuid, path, created_us)"
+                            " VALUES (?1, ?2, ?3)",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, catalog_now_us());
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    return catalog_errno(rc);
+}
+
+int catalog_hold_insert(catalog_t *cat, catalog_hold_t *hold)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    hold->created_us = catalog_now_us();
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db,
+                            "INSERT INTO holds (camera_id, start_us, end_us,"
+                            " reason, created_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, hold->camera_id);
+        sqlite3_bind_int64(st, 2, hold->start_us);
+        sqlite3_bind_int64(st, 3, hold->end_us);
+        sqlite3_bind_text(st, 4, hold->reason, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 5, hold->created_us);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            hold->id = sqlite3_last_insert_rowid(cat->db);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    return catalog_errno(rc);
+}
+
+int catalog_hold_delete(catalog_t *cat, int64_t id)
+{
+    return catalog_exec_id(cat, "DELETE FROM holds WHERE id = ?1", id);
+}
+
+int catalog_hold_list(catalog_t *cat, int64_t camera_id,
+                      catalog_hold_t **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    catalog_hold_t *items = NULL;
+    size_t cap = 0;
+    size_t count = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db,
+                            "SELECT id, camera_id, start_us, end_us, reason,"
+                            " created_us FROM holds"
+                            " WHERE ?1 = 0 OR camera_id = ?1 ORDER BY id",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        sqlite3_bind_int64(st, 1, camera_id);
+    while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+        catalog_hold_t *h;
+
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        if (catalog_grow((void **)&items, &cap, count, sizeof(*items))) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        h = &items[count++];
+        memset(h, 0, sizeof(*h));
+        h->id = sqlite3_column_int64(st, 0);
+        h->camera_id = sqlite3_column_int64(st, 1);
+        h->start_us = sqlite3_column_int64(st, 2);
+        h->end_us = sqlite3_column_int64(st, 3);
+        catalog_column_text(st, 4, h->reason, sizeof(h->reason));
+        h->created_us = sqlite3_column_int64(st, 5);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    if (rc != SQLITE_DONE) {
+        free(items);
+        return catalog_errno(rc) ? catalog_errno(rc) : -EIO;
+    }
+    *out = items;
+    *n = count;
+    return 0;
+}
+
+int catalog_chain_link_get(catalog_t *cat, int64_t camera_id,
+                           const char *stream, int64_t next_start_us,
+                           char chain[65])
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db,
+                            "SELECT prev_chain FROM chain_links"
+                            " WHERE camera_id = ?1 AND stream = ?2"
+                            " AND next_start_us = ?3",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, camera_id);
+        sqlite3_bind_text(st, 2, stream, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, next_start_us);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            catalog_column_text(st, 0, chain, 65);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    if (rc == SQLITE_DONE)
+        return -ENOENT;
+    return catalog_errno(rc);
+}
+
+int catalog_chain_link_set(catalog_t *cat, int64_t camera_id,
+                           const char *stream, int64_t next_start_us,
+                           const char *chain)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db,
+                            "INSERT INTO chain_links (camera_id, stream,"
+                            " next_start_us, prev_chain)"
+                            " VALUES (?1, ?2, ?3, ?4)"
+                            " ON CONFLICT (camera_id, stream, next_start_us)"
+                            " DO UPDATE SET prev_chain = excluded.prev_chain",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, camera_id);
+        sqlite3_bind_text(st, 2, stream, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, next_start_us);
+        sqlite3_bind_text(st, 4, chain, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    return catalog_errno(rc);
+}
+
+int catalog_recording_next(catalog_t *cat, int64_t camera_id,
+                           const char *stream, int64_t after_us,
+                           catalog_recording_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db,
+                            "SELECT " RECORDING_COLUMNS
+                            " FROM recordings WHERE camera_id = ?1"
+                            " AND stream = ?2 AND start_us > ?3"
+                            " AND state != 1 ORDER BY start_us LIMIT 1",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, camera_id);
+        sqlite3_bind_text(st, 2, stream, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, after_us);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            catalog_read_recording(st, out);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    if (rc == SQLITE_DONE)
+        return -ENOENT;
+    return catalog_errno(rc);
 }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,33 @@ void vms_config_defaults(vms_config_t *cfg)
     snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
     cfg->retry_max_seconds = 10;
     cfg->fsync_interval_ms = 1000;
+    cfg->volume_reserve_mb = 1024;
+    cfg->volume_high_percent = 95;
+    cfg->volume_low_percent = 90;
+    cfg->retention_interval_seconds = 10;
 }
+
+/* Integer keys: name, field offset and accepted range. */
+static const struct config_int_key {
+    const char *name;
+    size_t offset;
+    int min;
+    int max;
+} config_int_keys[] = {
+    {"segment_seconds", offsetof(vms_config_t, segment_seconds), 2, 3600},
+    {"retry_max_seconds", offsetof(vms_config_t, retry_max_seconds), 1,
+     3600},
+    {"fsync_interval_ms", offsetof(vms_config_t, fsync_interval_ms), 10,
+     60000},
+    {"volume_reserve_mb", offsetof(vms_config_t, volume_reserve_mb), 0,
+     1 << 30},
+    {"volume_high_percent", offsetof(vms_config_t, volume_high_percent), 2,
+     99},
+    {"volume_low_percent", offsetof(vms_config_t, volume_low_percent), 1,
+     98},
+    {"retention_interval_seconds",
+     offsetof(vms_config_t, retention_interval_seconds), 1, 86400},
+};
 
 /* Parses a decimal integer within [min, max]; returns 0 or -EINVAL. */
 static int config_parse_int(const char *value, int min, int max, int *out)
@@ -77,6 +104,22 @@ static int config_apply(vms_config_t *cfg, const char *key, const char *value,
 {
     int rc = 0;
 
+    for (size_t i = 0; i < sizeof(config_int_keys) / sizeof(config_int_keys[0]);
+         i++) {
+        const struct config_int_key *k = &config_int_keys[i];
+
+        if (strcmp(key, k->name) != 0)
+            continue;
+        rc = config_parse_int(value, k->min, k->max,
+                              (int *)((char *)cfg + k->offset));
+        if (rc < 0)
+            snprintf(err, errlen,
+                     "line %d: invalid %s '%s': expected an integer from %d "
+                     "to %d",
+                     line, key, value, k->min, k->max);
+        return rc;
+    }
+
     if (strcmp(key, "listen") == 0) {
         rc = config_parse_listen(cfg, value);
         if (rc < 0)
@@ -103,24 +146,6 @@ static int config_apply(vms_config_t *cfg, const char *key, const char *value,
                      value);
         else
             cfg->volume_count++;
-    } else if (strcmp(key, "segment_seconds") == 0) {
-        rc = config_parse_int(value, 2, 3600, &cfg->segment_seconds);
-        if (rc < 0)
-            snprintf(err, errlen,
-                     "line %d: invalid segment_seconds '%s': expected an "
-                     "integer from 2 to 3600", line, value);
-    } else if (strcmp(key, "retry_max_seconds") == 0) {
-        rc = config_parse_int(value, 1, 3600, &cfg->retry_max_seconds);
-        if (rc < 0)
-            snprintf(err, errlen,
-                     "line %d: invalid retry_max_seconds '%s': expected an "
-                     "integer from 1 to 3600", line, value);
-    } else if (strcmp(key, "fsync_interval_ms") == 0) {
-        rc = config_parse_int(value, 10, 60000, &cfg->fsync_interval_ms);
-        if (rc < 0)
-            snprintf(err, errlen,
-                     "line %d: invalid fsync_interval_ms '%s': expected an "
-                     "integer from 10 to 60000", line, value);
     } else if (strcmp(key, "log_level") == 0) {
         if (strcmp(value, "error") && strcmp(value, "warn") &&
             strcmp(value, "info") && strcmp(value, "debug")) {
@@ -133,8 +158,11 @@ static int config_apply(vms_config_t *cfg, const char *key, const char *value,
     } else {
         snprintf(err, errlen,
                  "line %d: unknown key '%s': expected listen, data_dir, "
-                 "volume, segment_seconds, web_root, log_level, "
-                 "retry_max_seconds or fsync_interval_ms", line, key);
+                 "volume, web_root, log_level, segment_seconds, "
+                 "retry_max_seconds, fsync_interval_ms, volume_reserve_mb, "
+                 "volume_high_percent, volume_low_percent or "
+                 "retention_interval_seconds",
+                 line, key);
         return -EINVAL;
     }
     return rc;

@@ -10,6 +10,10 @@
  *   log_level = info            error, warn, info or debug
  *   retry_max_seconds = 10      cap of the camera reconnection backoff
  *   fsync_interval_ms = 1000    how often an open segment is fsynced
+ *   volume_reserve_mb = 1024    free space kept on every volume
+ *   volume_high_percent = 95    retention deletes the oldest video above
+ *   volume_low_percent = 90     this use of a volume, down to this one
+ *   retention_interval_seconds = 10   time between retention passes
  */
 #ifndef VMS_COMMON_CONFIG_H
 #define VMS_COMMON_CONFIG_H
@@ -30,6 +34,10 @@ typedef struct vms_config {
     char log_level[16];
     int retry_max_seconds;
     int fsync_interval_ms;
+    int volume_reserve_mb;
+    int volume_high_percent;
+    int volume_low_percent;
+    int retention_interval_seconds;
 } vms_config_t;
 
 /* Fills cfg with the defaults (no volume: data_dir/video is used). */

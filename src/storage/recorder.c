@@ -3,13 +3,24 @@
  *
  * A stream's segment moves through these states on the writer thread:
  *
- *   CLOSED --keyframe fragment--> OPEN (file "<start>.mp4.partial",
- *            init segment written)
+ *   CLOSED --keyframe fragment--> OPEN (file "<start>.mp4.partial" on
+ *            the usable volume with the most free space, init segment
+ *            written)
  *   OPEN --fragment--> OPEN (appended; fdatasync every fsync interval)
  *   OPEN --keyframe fragment after segment_seconds, new generation,
- *          end of stream, detach, write error--> CLOSED:
+ *          end of stream, detach--> CLOSED:
  *          fsync, rename to "<start>.mp4", fsync the directory, then
- *          insert the catalog row
+ *          insert the catalog row with its integrity chain value
+ *   OPEN --write error--> CLOSED: the file is cut back to its last whole
+ *          fragment and closed as above; ENOSPC wakes retention, any
+ *          other error takes the volume out of service
+ *   OPEN --fsync error--> ABANDONED: the volume is taken out of service
+ *          and the file stays ".partial" for start-up recovery, because
+ *          a failed fsync is never retried on the same file
+ *
+ * One writer thread serves every volume.
+ * NOTE: a disk that stalls stalls the other volumes too; a thread per
+ * volume would isolate them.
  *
  * Queue items are (stream, fragment) pairs in arrival order; a NULL
  * fragment means the stream ended and closes the segment. Detach queues
@@ -30,6 +41,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "storage/integrity.h"
 #include "storage/segment.h"
 
 struct recorder_stream {
@@ -40,7 +52,10 @@ struct recorder_stream {
     char stream[8];
     /* Writer-thread state of the open segment. */
     int fd;                 /* -1 when closed */
+    char volume[CATALOG_PATH_MAX];
     char path[CATALOG_PATH_MAX];  /* relative, final name */
+    off_t whole_bytes;      /* file length after the last whole fragment */
+    int rehash;             /* the digest must be read back from the file */
     uint32_t generation;
     vms_buf_t *init;
     int64_t start_us;
@@ -59,7 +74,9 @@ typedef struct recorder_item {
 } recorder_item_t;
 
 struct recorder {
-    char volume[CATALOG_PATH_MAX];
+    volume_set_t *volumes;
+    void (*space_needed)(void *ctx, const char *volume);
+    void *space_ctx;
     int segment_seconds;
     int fsync_interval_ms;
     size_t queue_max_bytes;
@@ -75,6 +92,11 @@ struct recorder {
     uint64_t markers_done;
     recorder_stats_t stats;
 };
+
+static void recorder_volume_error(recorder_t *rec, const char *volume,
+                                  int rc);
+static void recorder_abandon(recorder_t *rec, recorder_stream_t *rs,
+                             const char *partial, int err);
 
 /* Appends an item; the lock is held by the caller. */
 static void recorder_push_locked(recorder_t *rec, recorder_item_t *item)
@@ -118,23 +140,26 @@ static void recorder_on_fragment(void *ctx, hub_fragment_t *frag)
 static void recorder_set_error(recorder_t *rec, const char *fmt,
                                const char *path, int err)
 {
+    char message[sizeof(rec->stats.last_error)];
+
+    snprintf(message, sizeof(message), fmt, path, strerror(err));
     pthread_mutex_lock(&rec->lock);
     rec->stats.write_errors++;
-    snprintf(rec->stats.last_error, sizeof(rec->stats.last_error), fmt,
-             path, strerror(err));
+    snprintf(rec->stats.last_error, sizeof(rec->stats.last_error), "%s",
+             message);
     pthread_mutex_unlock(&rec->lock);
-    vms_log(VMS_LOG_ERROR, "recorder", "volume=%s path=%s error=\"%s\"",
-            rec->volume, path, strerror(err));
+    vms_log(VMS_LOG_ERROR, "recorder", "path=%s error=\"%s\"", path,
+            message);
 }
 
 /* Creates every missing directory of the relative path's parent,
  * fsyncing each parent whose entries changed. */
-static int recorder_make_dirs(recorder_t *rec, const char *rel)
+static int recorder_make_dirs(const char *volume, const char *rel)
 {
     char full[2048];
-    size_t base = strlen(rec->volume) + 1;
+    size_t base = strlen(volume) + 1;
 
-    snprintf(full, sizeof(full), "%s/%s", rec->volume, rel);
+    snprintf(full, sizeof(full), "%s/%s", volume, rel);
     for (char *p = full + base; (p = strchr(p, '/')); p++) {
         *p = '\0';
         if (mkdir(full, 0750) == 0) {
@@ -173,19 +198,32 @@ static int recorder_open_segment(recorder_t *rec, recorder_stream_t *rs,
                                  hub_fragment_t *frag)
 {
     char full[2048];
+    int64_t need;
     int rc;
 
     rc = segment_format_path(rs->camera_id, rs->stream, frag->start_us,
                              rs->path, sizeof(rs->path));
     if (rc < 0)
         return rc;
-    rc = recorder_make_dirs(rec, rs->path);
+    /* Room for about one segment at this fragment's rate, at least
+     * 16 MiB. */
+    need = (int64_t)frag->data->len * 2 * rec->segment_seconds;
+    if (need < (16 << 20))
+        need = 16 << 20;
+    rc = volume_set_choose(rec->volumes, need, rs->volume,
+                           sizeof(rs->volume));
+    if (rc < 0) {
+        if (rec->space_needed)
+            rec->space_needed(rec->space_ctx, NULL);
+        return rc;
+    }
+    rc = recorder_make_dirs(rs->volume, rs->path);
     if (rc < 0) {
         recorder_set_error(rec, "cannot create the directory of %s: %s",
                            rs->path, -rc);
         return rc;
     }
-    snprintf(full, sizeof(full), "%s/%s" SEGMENT_PARTIAL_SUFFIX, rec->volume,
+    snprintf(full, sizeof(full), "%s/%s" SEGMENT_PARTIAL_SUFFIX, rs->volume,
              rs->path);
     rs->fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (rs->fd < 0) {
@@ -207,7 +245,9 @@ static int recorder_open_segment(recorder_t *rec, recorder_stream_t *rs,
         close(rs->fd);
         unlink(full);
         rs->fd = -1;
+        recorder_volume_error(rec, rs->volume, rc);
     }
+    rs->whole_bytes = rs->bytes;
     return rc;
 }
 
@@ -218,12 +258,14 @@ static void recorder_close_segment(recorder_t *rec, recorder_stream_t *rs)
     char partial[2048];
     char final[2048];
     unsigned char digest[32];
+    char prev_chain[65];
     catalog_recording_t row;
     int rc;
 
     if (rs->fd < 0)
         return;
-    snprintf(final, sizeof(final), "%s/%s", rec->volume, rs->path);
+    memset(&row, 0, sizeof(row));
+    snprintf(final, sizeof(final), "%s/%s", rs->volume, rs->path);
     snprintf(partial, sizeof(partial), "%s" SEGMENT_PARTIAL_SUFFIX, final);
     if (rs->end_us <= rs->start_us) {
         close(rs->fd);
@@ -232,12 +274,7 @@ static void recorder_close_segment(recorder_t *rec, recorder_stream_t *rs)
         return;
     }
     if (fsync(rs->fd) < 0) {
-        /* NOTE: a failed fsync is not retried on the same file, because
-         * the kernel may have dropped the dirty pages; the file stays
-         * ".partial" and start-up recovery trims what is whole. */
-        recorder_set_error(rec, "fsync of %s failed: %s", partial, errno);
-        close(rs->fd);
-        rs->fd = -1;
+        recorder_abandon(rec, rs, partial, errno);
         return;
     }
     close(rs->fd);
@@ -247,24 +284,35 @@ static void recorder_close_segment(recorder_t *rec, recorder_stream_t *rs)
         return;
     }
     rc = segment_fsync_parent(final);
+    if (rc == 0 && rs->rehash) {
+        int fd = open(final, O_RDONLY | O_CLOEXEC);
+        rc = fd < 0 ? -errno : segment_sha256_fd(fd, rs->bytes, row.sha256);
+        if (fd >= 0)
+            close(fd);
+        rs->rehash = 0;
+    } else if (rc == 0) {
+        EVP_DigestFinal_ex(rs->sha, digest, NULL);
+        for (int i = 0; i < 32; i++)
+            snprintf(row.sha256 + 2 * i, 3, "%02x", digest[i]);
+    }
     if (rc < 0) {
         recorder_set_error(rec, "fsync of the directory of %s failed: %s",
                            final, -rc);
         return;
     }
 
-    memset(&row, 0, sizeof(row));
     row.camera_id = rs->camera_id;
     snprintf(row.stream, sizeof(row.stream), "%s", rs->stream);
-    snprintf(row.volume, sizeof(row.volume), "%s", rec->volume);
+    snprintf(row.volume, sizeof(row.volume), "%s", rs->volume);
     snprintf(row.path, sizeof(row.path), "%s", rs->path);
     row.start_us = rs->start_us;
     row.end_us = rs->end_us;
     row.bytes = rs->bytes;
-    EVP_DigestFinal_ex(rs->sha, digest, NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(row.sha256 + 2 * i, 3, "%02x", digest[i]);
-    rc = catalog_recording_insert(rec->cat, &row);
+    rc = integrity_previous_chain(rec->cat, &row, prev_chain);
+    if (rc == 0) {
+        integrity_link(prev_chain, &row, row.chain);
+        rc = catalog_recording_insert(rec->cat, &row);
+    }
     if (rc < 0) {
         /* The file is whole and durable; start-up reconciliation indexes
          * it if the catalog write keeps failing. */
@@ -286,6 +334,67 @@ static void recorder_close_segment(recorder_t *rec, recorder_stream_t *rs)
             (long long)rs->bytes);
 }
 
+/* Reacts to a failed write on a volume: ENOSPC asks for retention,
+ * anything else takes the volume out of service. */
+static void recorder_volume_error(recorder_t *rec, const char *volume,
+                                  int rc)
+{
+    char error[256];
+
+    if (rc == -ENOSPC || rc == -EDQUOT) {
+        if (rec->space_needed)
+            rec->space_needed(rec->space_ctx, volume);
+        return;
+    }
+    snprintf(error, sizeof(error),
+             "write to volume %s failed: %s; the volume takes no more "
+             "writes until vmsd restarts",
+             volume, strerror(-rc));
+    volume_set_fail(rec->volumes, volume, VOLUME_WRITE_ERROR, error);
+    vms_log(VMS_LOG_ERROR, "recorder", "volume=%s alarm=write_error "
+            "error=\"%s\"", volume, strerror(-rc));
+}
+
+/* Gives up an open segment after a failed fsync: the file stays
+ * ".partial" for start-up recovery and the volume takes no more writes. */
+static void recorder_abandon(recorder_t *rec, recorder_stream_t *rs,
+                             const char *partial, int err)
+{
+    char error[256];
+
+    recorder_set_error(rec, "fsync of %s failed: %s", partial, err);
+    close(rs->fd);
+    rs->fd = -1;
+    snprintf(error, sizeof(error),
+             "fsync on volume %s failed: %s; the volume takes no more "
+             "writes until vmsd restarts",
+             rs->volume, strerror(err));
+    volume_set_fail(rec->volumes, rs->volume, VOLUME_WRITE_ERROR, error);
+}
+
+/* Handles a failed append: cuts the file back to its last whole
+ * fragment, closes and indexes it, and reports the error. */
+static void recorder_write_failed(recorder_t *rec, recorder_stream_t *rs,
+                                  int rc)
+{
+    recorder_set_error(rec, "cannot write %s: %s", rs->path, -rc);
+    if (ftruncate(rs->fd, rs->whole_bytes) < 0) {
+        char partial[2048];
+        snprintf(partial, sizeof(partial), "%s/%s" SEGMENT_PARTIAL_SUFFIX,
+                 rs->volume, rs->path);
+        recorder_abandon(rec, rs, partial, errno);
+        recorder_volume_error(rec, rs->volume, rc);
+        return;
+    }
+    lseek(rs->fd, rs->whole_bytes, SEEK_SET);
+    /* The running digest covers the cut bytes too, so it is recomputed
+     * from the file. */
+    rs->bytes = rs->whole_bytes;
+    rs->rehash = 1;
+    recorder_close_segment(rec, rs);
+    recorder_volume_error(rec, rs->volume, rc);
+}
+
 /* Handles one fragment on the writer thread. */
 static void recorder_handle(recorder_t *rec, recorder_stream_t *rs,
                             hub_fragment_t *frag)
@@ -304,27 +413,35 @@ static void recorder_handle(recorder_t *rec, recorder_stream_t *rs,
     if (rs->fd < 0) {
         if (!frag->keyframe)
             return; /* a segment starts at a keyframe */
-        if (recorder_open_segment(rec, rs, frag) < 0)
+        if (recorder_open_segment(rec, rs, frag) < 0) {
+            pthread_mutex_lock(&rec->lock);
+            rec->stats.unrecorded++;
+            pthread_mutex_unlock(&rec->lock);
             return;
+        }
     }
     rc = recorder_write(rs, frag->data);
     if (rc < 0) {
-        recorder_set_error(rec, "cannot write %s: %s", rs->path, -rc);
-        /* NOTE: the bytes written so far may end in a cut fragment;
-         * closing keeps the file as ".partial" on fsync failure, and
-         * start-up recovery trims it to its last whole fragment. */
-        recorder_close_segment(rec, rs);
+        recorder_write_failed(rec, rs, rc);
+        pthread_mutex_lock(&rec->lock);
+        rec->stats.unrecorded++;
+        pthread_mutex_unlock(&rec->lock);
         return;
     }
+    rs->whole_bytes = rs->bytes;
     rs->end_us = frag->start_us + frag->duration_us;
     pthread_mutex_lock(&rec->lock);
     rec->stats.bytes += frag->data->len;
     pthread_mutex_unlock(&rec->lock);
     if (vms_monotonic_us() - rs->last_sync_us >=
         (int64_t)rec->fsync_interval_ms * 1000) {
-        if (fdatasync(rs->fd) < 0)
-            recorder_set_error(rec, "fdatasync of %s failed: %s", rs->path,
-                               errno);
+        if (fdatasync(rs->fd) < 0) {
+            char partial[2048];
+            snprintf(partial, sizeof(partial),
+                     "%s/%s" SEGMENT_PARTIAL_SUFFIX, rs->volume, rs->path);
+            recorder_abandon(rec, rs, partial, errno);
+            return;
+        }
         rs->last_sync_us = vms_monotonic_us();
     }
 }
@@ -372,7 +489,9 @@ int recorder_start(const recorder_config_t *cfg, catalog_t *cat,
     *out = NULL;
     if (!rec)
         return -ENOMEM;
-    snprintf(rec->volume, sizeof(rec->volume), "%s", cfg->volume);
+    rec->volumes = cfg->volumes;
+    rec->space_needed = cfg->space_needed;
+    rec->space_ctx = cfg->space_ctx;
     rec->segment_seconds = cfg->segment_seconds > 0 ? cfg->segment_seconds
                                                     : 60;
     rec->fsync_interval_ms = cfg->fsync_interval_ms > 0

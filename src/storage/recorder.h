@@ -1,5 +1,5 @@
 /*
- * Recorder: the segment writer of one volume. It subscribes to stream
+ * Recorder: the segment writer. It subscribes to stream
  * hubs, queues their fragments, and on its own thread appends them to
  * segment files, rolls a new file every segment_seconds at a keyframe
  * fragment, fsyncs on a schedule, and indexes each closed segment in the
@@ -13,23 +13,31 @@
 
 #include "catalog/catalog.h"
 #include "media/hub.h"
+#include "storage/volume.h"
 
 typedef struct recorder recorder_t;
 typedef struct recorder_stream recorder_stream_t;
 
 typedef struct recorder_config {
-    const char *volume;      /* volume root; copied */
+    volume_set_t *volumes;   /* borrowed; each segment goes to the usable
+                                volume with the most free space */
     int segment_seconds;     /* target segment length */
     int fsync_interval_ms;   /* fsync of the open segment */
     /* Fragments queued beyond this many bytes are dropped and counted;
      * it only happens when the disk stalls for minutes. */
     size_t queue_max_bytes;
+    /* Called on the writer thread when a volume is full (ENOSPC) or no
+     * volume has room for a new segment; volume is NULL in the second
+     * case. It should wake retention and return at once. */
+    void (*space_needed)(void *ctx, const char *volume);
+    void *space_ctx;
 } recorder_config_t;
 
 typedef struct recorder_stats {
     uint64_t segments;       /* segments closed and indexed */
     uint64_t bytes;          /* bytes written */
     uint64_t dropped;        /* fragments dropped because the queue was full */
+    uint64_t unrecorded;     /* fragments lost for want of a usable volume */
     uint64_t write_errors;
     size_t queue_bytes;
     char last_error[256];

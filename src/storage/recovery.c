@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "storage/integrity.h"
 #include "storage/segment.h"
 
 /* Trims the file at full to its whole prefix and indexes it as rel
@@ -87,6 +88,13 @@ static int recovery_index_file(const char *volume, const char *rel,
     }
     row.end_us = row.start_us + duration_us;
     row.bytes = whole;
+    {
+        char prev[65];
+        rc = integrity_previous_chain(cat, &row, prev);
+        if (rc < 0)
+            goto out;
+        integrity_link(prev, &row, row.chain);
+    }
     rc = catalog_recording_insert(cat, &row);
     if (rc == 0) {
         report->indexed++;
@@ -189,11 +197,13 @@ int recovery_scan_volume(const char *volume, catalog_t *cat,
         snprintf(full, sizeof(full), "%s/%s", volume, rows[i].path);
         if (stat(full, &st) == 0 && st.st_size >= rows[i].bytes)
             continue;
+        if (rows[i].state != CATALOG_REC_OK)
+            continue;
         vms_log(VMS_LOG_ERROR, "recovery",
-                "volume=%s path=%s action=row_removed reason=\"file "
-                "missing\"",
+                "volume=%s path=%s action=marked_missing alarm=\"a "
+                "catalogued segment is missing\"",
                 volume, rows[i].path);
-        catalog_recording_delete(cat, rows[i].id);
+        catalog_recording_set_state(cat, rows[i].id, CATALOG_REC_MISSING);
         report->missing++;
     }
     free(rows);

@@ -11,7 +11,7 @@ typedef struct recovery_report {
     int indexed;     /* whole files that had no row */
     int trimmed;     /* files cut back to their last whole fragment */
     int removed;     /* files with no whole fragment, deleted */
-    int missing;     /* rows whose file is gone or shorter; rows removed */
+    int missing;     /* rows whose file is gone or shorter */
     int errors;      /* files that could not be handled (left untouched) */
 } recovery_report_t;
 
@@ -20,8 +20,10 @@ typedef struct recovery_report {
  *   are trimmed to their last whole fragment, renamed and indexed, or
  *   deleted if no fragment is whole;
  * - ".mp4" files without a row are trimmed if needed and indexed;
- * - rows whose file is missing or shorter than the row's byte count are
- *   removed (and the file, if present, re-indexed as it is).
+ * - a row whose file is shorter than the row's byte count is replaced
+ *   by a row for the file as it is;
+ * - a row whose file is missing is marked CATALOG_REC_MISSING (kept for
+ *   the integrity chain, excluded from playback) and counted.
  * Afterwards no row points past the end of a file. Returns 0 or a
  * negative errno if the volume cannot be read. */
 int recovery_scan_volume(const char *volume, catalog_t *cat,

@@ -18,8 +18,7 @@
 #include "catalog/catalog.h"
 #include "common/config.h"
 #include "common/log.h"
-#include "storage/recorder.h"
-#include "storage/recovery.h"
+#include "storage/storage.h"
 #include "vmsd/cameras.h"
 
 static void vmsd_usage(FILE *out)
@@ -122,31 +121,27 @@ static void vmsd_load_config(int argc, char **argv, vms_config_t *cfg)
     }
 }
 
-/* Creates the data directories and reconciles every volume. */
-static int vmsd_prepare_storage(const vms_config_t *cfg, catalog_t *cat)
+/* Creates the volume directories' parents; the volume checks decide
+ * whether each volume itself may be used. */
+static int vmsd_prepare_volumes(const vms_config_t *cfg)
 {
     for (int i = 0; i < cfg->volume_count; i++) {
-        recovery_report_t report;
-        int rc = vmsd_mkdirs(cfg->volumes[i]);
+        char parent[VMS_CONFIG_PATH_MAX];
+        char *slash;
+        int rc;
 
+        snprintf(parent, sizeof(parent), "%s", cfg->volumes[i]);
+        slash = strrchr(parent, '/');
+        if (!slash || slash == parent)
+            continue;
+        *slash = '\0';
+        rc = vmsd_mkdirs(parent);
         if (rc < 0) {
             vms_log(VMS_LOG_ERROR, "vmsd",
-                    "volume=%s error=\"cannot create: %s\"", cfg->volumes[i],
-                    strerror(-rc));
+                    "volume=%s error=\"cannot create its parent: %s\"",
+                    cfg->volumes[i], strerror(-rc));
             return rc;
         }
-        rc = recovery_scan_volume(cfg->volumes[i], cat, &report);
-        if (rc < 0) {
-            vms_log(VMS_LOG_ERROR, "vmsd",
-                    "volume=%s error=\"cannot scan: %s\"", cfg->volumes[i],
-                    strerror(-rc));
-            return rc;
-        }
-        vms_log(VMS_LOG_INFO, "recovery",
-                "volume=%s indexed=%d trimmed=%d removed=%d missing=%d "
-                "errors=%d",
-                cfg->volumes[i], report.indexed, report.trimmed,
-                report.removed, report.missing, report.errors);
     }
     return 0;
 }
@@ -157,10 +152,10 @@ int main(int argc, char **argv)
     char path[VMS_CONFIG_PATH_MAX + 32];
     char err[512];
     catalog_t *cat = NULL;
-    recorder_t *rec = NULL;
+    storage_t *storage = NULL;
     vmsd_cameras_t *cams = NULL;
     api_server_t *srv = NULL;
-    recorder_config_t rcfg;
+    storage_config_t scfg;
     api_config_t acfg;
     sigset_t signals;
     int sig = 0;
@@ -193,19 +188,26 @@ int main(int argc, char **argv)
     }
     vms_log(VMS_LOG_INFO, "vmsd", "event=catalog_open path=%s schema=%d",
             path, catalog_schema_version(cat));
-    if (vmsd_prepare_storage(&cfg, cat) < 0)
+    if (vmsd_prepare_volumes(&cfg) < 0)
         goto out;
 
-    /* NOTE: only the first volume records; choosing among several
-     * volumes by free space is not implemented yet. */
-    memset(&rcfg, 0, sizeof(rcfg));
-    rcfg.volume = cfg.volumes[0];
-    rcfg.segment_seconds = cfg.segment_seconds;
-    rcfg.fsync_interval_ms = cfg.fsync_interval_ms;
-    rc = recorder_start(&rcfg, cat, &rec);
-    if (rc < 0)
+    memset(&scfg, 0, sizeof(scfg));
+    scfg.volumes = (const char(*)[512])cfg.volumes;
+    scfg.volume_count = cfg.volume_count;
+    scfg.reserve_bytes = (int64_t)cfg.volume_reserve_mb << 20;
+    scfg.high_percent = cfg.volume_high_percent;
+    scfg.low_percent = cfg.volume_low_percent;
+    scfg.segment_seconds = cfg.segment_seconds;
+    scfg.fsync_interval_ms = cfg.fsync_interval_ms;
+    scfg.retention_interval_ms = cfg.retention_interval_seconds * 1000;
+    scfg.clock = &vms_clock_real;
+    rc = storage_open(&scfg, cat, &storage);
+    if (rc < 0) {
+        vms_log(VMS_LOG_ERROR, "vmsd", "error=\"cannot open storage: %s\"",
+                strerror(-rc));
         goto out;
-    rc = vmsd_cameras_new(cat, rec, &vms_clock_real,
+    }
+    rc = vmsd_cameras_new(cat, storage_recorder(storage), &vms_clock_real,
                           cfg.retry_max_seconds * 1000, &cams);
     if (rc < 0)
         goto out;
@@ -220,6 +222,7 @@ int main(int argc, char **argv)
     acfg.cat = cat;
     acfg.svc = &vmsd_cameras_service;
     acfg.svc_ctx = cams;
+    acfg.storage = storage;
     rc = api_server_start(&acfg, &srv, err, sizeof(err));
     if (rc < 0) {
         vms_log(VMS_LOG_ERROR, "vmsd", "error=\"%s\"", err);
@@ -238,7 +241,7 @@ out:
     api_server_stop(srv);
     if (cams)
         vmsd_cameras_stop_all(cams);
-    recorder_stop(rec);
+    storage_close(storage);
     vmsd_cameras_free(cams);
     catalog_close(cat);
     vms_log(VMS_LOG_INFO, "vmsd", "event=stopped");
