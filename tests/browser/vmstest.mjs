@@ -1,0 +1,375 @@
+// Helpers for the browser tests: the real daemon (vmsd), the RTSP test
+// camera and Debian's Chromium driven through playwright-core.
+//
+// Every process a test starts is stopped by PID when the test ends, and
+// every temporary directory (data directory, browser profile) is removed,
+// even when the test fails or the runner is sent SIGTERM or SIGINT.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+export const SOURCE = process.env.VMS_SOURCE_DIR ||
+  path.resolve(HERE, '..', '..');
+export const BUILD = process.env.VMS_BUILD_DIR || path.join(SOURCE, 'build');
+export const VMSD = process.env.VMSD ||
+  path.join(BUILD, 'src', 'vmsd', 'vmsd');
+export const FAKE_CAMERA = process.env.FAKE_CAMERA ||
+  path.join(BUILD, 'tests', 'fixtures', 'fake-camera', 'fake-camera');
+// H.264 with AAC audio, 768x432 at 12.5 frames/s, a keyframe every 4.8 s.
+export const FOOTAGE = path.join(SOURCE, 'tests', 'data', 'car-detection.mp4');
+// H.264 only, 768x432 at 10 frames/s, a keyframe every second.
+export const FOOTAGE_ONE_SECOND_GOP = path.join(
+  SOURCE, 'tests', 'data', 'one-by-one-person-detection.mp4');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+const INSTALL_HINT = 'run scripts/install-browser-deps.sh from the source ' +
+  'tree, then run the tests again';
+
+// The browser must not reach any host but loopback, so every name that
+// is not 127.0.0.1 resolves to nothing. Pages get no other network.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+];
+
+// Loads playwright-core from tests/browser/node_modules. A missing
+// install fails the test with the command that fixes it, never a skip.
+async function loadPlaywright() {
+  try {
+    return await import('playwright-core');
+  } catch (err) {
+    if (err.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    console.error('playwright-core is not installed in ' + HERE +
+                  '/node_modules: ' + INSTALL_HINT + '.');
+    process.exit(1);
+  }
+}
+
+const playwright = await loadPlaywright();
+
+for (const [program, file] of [['vmsd', VMSD], ['fake-camera', FAKE_CAMERA],
+                               ['chromium', CHROMIUM]]) {
+  if (!fs.existsSync(file)) {
+    const hint = program === 'chromium' ? INSTALL_HINT :
+      'build the project first or set VMS_BUILD_DIR to its build directory';
+    console.error(`${program} not found at ${file}: ${hint}.`);
+    process.exit(1);
+  }
+}
+
+// Children and temporary directories still alive, for the signal handler.
+const liveChildren = new Set();
+const liveDirs = new Set();
+
+function killEverythingNow() {
+  for (const child of liveChildren) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // The child has already exited.
+    }
+  }
+  for (const dir of liveDirs) {
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  }
+}
+
+// playwright-core kills the browser in its own 'exit' handler, so exiting
+// here also ends Chromium.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    console.error(`received ${signal}: stopping the test processes`);
+    killEverythingNow();
+    process.exit(1);
+  });
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Calls predicate every intervalMs until it returns a truthy value and
+// returns that value. Throws after timeoutMs, naming what was awaited.
+export async function waitFor(predicate, timeoutMs, what, intervalMs = 200) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await predicate();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ` +
+                  `${what}; last value: ${String(last)}`);
+}
+
+// Returns a TCP port that is free on 127.0.0.1 right now.
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// A child process whose stdout and stderr go to a log file.
+class Child {
+  constructor(name, args, logPath) {
+    this.name = name;
+    this.logPath = logPath;
+    this.logFd = fs.openSync(logPath, 'a');
+    this.stdoutText = '';
+    this.process = spawn(args[0], args.slice(1), {
+      stdio: ['ignore', 'pipe', this.logFd],
+    });
+    this.pid = this.process.pid;
+    this.exited = new Promise((resolve) => {
+      this.process.once('exit', (code, signal) => {
+        liveChildren.delete(this);
+        resolve({ code, signal });
+      });
+    });
+    this.process.stdout.on('data', (chunk) => {
+      this.stdoutText += chunk.toString();
+      fs.writeSync(this.logFd, chunk);
+    });
+    this.process.once('error', (err) => {
+      fs.writeSync(this.logFd, `failed to start ${args[0]}: ${err}\n`);
+    });
+    liveChildren.add(this);
+  }
+
+  alive() {
+    return this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  output() {
+    return fs.readFileSync(this.logPath, 'utf8');
+  }
+
+  // Sends SIGTERM to the PID and waits up to timeoutMs, then SIGKILL.
+  // Returns { code, signal } of the exit.
+  async stop(timeoutMs = 20000) {
+    if (this.alive()) {
+      process.kill(this.pid, 'SIGTERM');
+      let timer;
+      const timeout = new Promise((resolve) => {
+        timer = setTimeout(resolve, timeoutMs, null);
+      });
+      const status = await Promise.race([this.exited, timeout]);
+      clearTimeout(timer);
+      if (status === null) {
+        fs.writeSync(this.logFd, `${this.name} ignored SIGTERM for ` +
+                     `${timeoutMs / 1000} s: sending SIGKILL\n`);
+        process.kill(this.pid, 'SIGKILL');
+      }
+    }
+    const status = await this.exited;
+    fs.closeSync(this.logFd);
+    return status;
+  }
+}
+
+// The RTSP test camera on a free loopback port. Its url field is the URL
+// of the main stream.
+export class FakeCamera extends Child {
+  static async start(workdir, name = 'camera', footage = FOOTAGE) {
+    const camera = new FakeCamera(
+      name, [FAKE_CAMERA, '--file', footage, '--port', '0'],
+      path.join(workdir, name + '.log'));
+    const match = await waitFor(
+      () => /ready (rtsp:\/\/\S+)/.exec(camera.stdoutText) ||
+        (!camera.alive() && 'exited'),
+      10000, 'the test camera to print its ready line');
+    if (match === 'exited') {
+      throw new Error('test camera exited:\n' + camera.output());
+    }
+    camera.url = match[1];
+    return camera;
+  }
+}
+
+// vmsd with its own port, data directory and configuration file.
+export class Daemon extends Child {
+  static async start(workdir, { segmentSeconds = 60 } = {}) {
+    const port = await freePort();
+    const dataDir = path.join(workdir, 'data');
+    const conf = path.join(workdir, 'vms.conf');
+    fs.writeFileSync(conf, [
+      `listen = 127.0.0.1:${port}`,
+      `data_dir = ${dataDir}`,
+      `volume = ${path.join(dataDir, 'video')}`,
+      `segment_seconds = ${segmentSeconds}`,
+      `web_root = ${path.join(SOURCE, 'web')}`,
+      'retry_max_seconds = 4',
+      'log_level = debug',
+      '',
+    ].join('\n'));
+    const daemon = new Daemon('vmsd', [VMSD, '-c', conf],
+                              path.join(workdir, 'vmsd.log'));
+    daemon.port = port;
+    daemon.origin = `http://127.0.0.1:${port}`;
+    const up = await waitFor(async () => {
+      if (!daemon.alive()) return 'exited';
+      try {
+        return (await fetch(daemon.origin + '/api/v1/status')).ok;
+      } catch {
+        return false;
+      }
+    }, 10000, 'vmsd to answer /api/v1/status');
+    if (up === 'exited') throw new Error('vmsd exited:\n' + daemon.output());
+    return daemon;
+  }
+
+  // Sends a JSON request and returns { status, body }.
+  async request(method, urlPath, body) {
+    const options = { method, headers: {} };
+    if (body !== undefined) {
+      options.headers['Content-Type'] = 'application/json';
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(this.origin + urlPath, options);
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  }
+
+  async addCamera(name, url) {
+    const { status, body } = await this.request(
+      'POST', '/api/v1/cameras', { name, main_url: url });
+    if (status !== 201) {
+      throw new Error(`camera create failed: ${status} ` +
+                      JSON.stringify(body));
+    }
+    return body.id;
+  }
+
+  async waitStreaming(cameraId, timeoutMs) {
+    return waitFor(async () => {
+      const { body } = await this.request('GET', `/api/v1/cameras/${cameraId}`);
+      const main = body && body.streams && body.streams.main;
+      return main && main.state === 'streaming';
+    }, timeoutMs, `camera ${cameraId} to be streaming`);
+  }
+}
+
+// Debian's Chromium with a fresh profile in a temporary directory. The
+// listeners record what the page logs and every request it makes.
+export class Browser {
+  static async launch() {
+    const browser = new Browser();
+    browser.profileDir = fs.mkdtempSync(path.join(os.tmpdir(),
+                                                  'vms-chromium-'));
+    liveDirs.add(browser.profileDir);
+    browser.context = await playwright.chromium.launchPersistentContext(
+      browser.profileDir, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: CHROMIUM_ARGS,
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
+        viewport: { width: 1280, height: 800 },
+      });
+    browser.pageErrors = [];
+    browser.consoleErrors = [];
+    browser.requests = [];
+    browser.webSockets = [];
+    browser.context.on('request', (request) => {
+      browser.requests.push(request.url());
+    });
+    browser.context.on('console', (message) => {
+      if (message.type() === 'error') {
+        const where = message.location();
+        browser.consoleErrors.push(`${message.text()} (${where.url}:` +
+                                   `${where.lineNumber})`);
+      }
+    });
+    browser.context.on('weberror', (webError) => {
+      browser.pageErrors.push(String(webError.error()));
+    });
+    browser.page = browser.context.pages()[0] ||
+      await browser.context.newPage();
+    browser.page.on('websocket', (ws) => browser.webSockets.push(ws.url()));
+    return browser;
+  }
+
+  async close() {
+    await this.context.close().catch(() => {});
+    fs.rmSync(this.profileDir, { recursive: true, force: true,
+                                 maxRetries: 5 });
+    liveDirs.delete(this.profileDir);
+  }
+}
+
+// Runs body(ws) in a new temporary directory. ws.camera(), ws.daemon()
+// and ws.browser() start components that are stopped when body ends; on
+// failure the tail of each log is printed.
+export async function withWorkspace(name, body) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vms-browser-${name}-`));
+  liveDirs.add(dir);
+  const children = [];
+  const browsers = [];
+  const ws = {
+    dir,
+    camera: async (footage = FOOTAGE) => {
+      const camera = await FakeCamera.start(dir, 'camera', footage);
+      children.push(camera);
+      return camera;
+    },
+    daemon: async (options) => {
+      const daemon = await Daemon.start(dir, options);
+      children.push(daemon);
+      return daemon;
+    },
+    browser: async () => {
+      const browser = await Browser.launch();
+      browsers.push(browser);
+      return browser;
+    },
+  };
+  let failed = true;
+  try {
+    await body(ws);
+    failed = false;
+  } finally {
+    for (const browser of browsers) await browser.close();
+    // The daemon goes first so that it does not log the camera's exit.
+    for (const child of children.reverse()) {
+      const { code, signal } = await child.stop();
+      if (code !== 0) {
+        console.log(`# ${child.name} (pid ${child.pid}) exited with ` +
+                    `code ${code}, signal ${signal}`);
+      }
+    }
+    if (failed) printLogTails(dir);
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    liveDirs.delete(dir);
+  }
+}
+
+function printLogTails(dir) {
+  for (const name of fs.readdirSync(dir).sort()) {
+    if (!name.endsWith('.log')) continue;
+    const text = fs.readFileSync(path.join(dir, name), 'utf8');
+    console.error(`--- ${name} (tail) ---\n${text.slice(-6000)}`);
+  }
+}
