@@ -31,6 +31,10 @@ static void config_defaults(void **state)
     assert_string_equal(cfg.log_level, "info");
     assert_int_equal(cfg.retry_max_seconds, 10);
     assert_int_equal(cfg.fsync_interval_ms, 1000);
+    assert_int_equal(cfg.volume_reserve_mb, 1024);
+    assert_int_equal(cfg.volume_high_percent, 95);
+    assert_int_equal(cfg.volume_low_percent, 90);
+    assert_int_equal(cfg.retention_interval_seconds, 10);
 }
 
 static void config_empty_text_keeps_defaults(void **state)
@@ -58,7 +62,11 @@ static void config_every_key(void **state)
         "web_root = /opt/vms/web\n"
         "log_level = debug\n"
         "retry_max_seconds = 30\n"
-        "fsync_interval_ms = 250\n";
+        "fsync_interval_ms = 250\n"
+        "volume_reserve_mb = 0\n"
+        "volume_high_percent = 80\n"
+        "volume_low_percent = 70\n"
+        "retention_interval_seconds = 86400\n";
     vms_config_t cfg;
     char err[256];
 
@@ -75,6 +83,10 @@ static void config_every_key(void **state)
     assert_string_equal(cfg.log_level, "debug");
     assert_int_equal(cfg.retry_max_seconds, 30);
     assert_int_equal(cfg.fsync_interval_ms, 250);
+    assert_int_equal(cfg.volume_reserve_mb, 0);
+    assert_int_equal(cfg.volume_high_percent, 80);
+    assert_int_equal(cfg.volume_low_percent, 70);
+    assert_int_equal(cfg.retention_interval_seconds, 86400);
 }
 
 static void config_comments_and_spaces(void **state)
@@ -146,13 +158,18 @@ static const config_reject_case_t config_reject_cases[] = {
     {"retry_max_seconds = 0", {"line 1", "retry_max_seconds", "1 to 3600"}},
     {"fsync_interval_ms = 9", {"line 1", "fsync_interval_ms", "10 to 60000"}},
     {"fsync_interval_ms = 60001", {"line 1", "'60001'", "10 to 60000"}},
+    {"volume_reserve_mb = -1", {"line 1", "volume_reserve_mb '-1'", "0 to"}},
+    {"volume_high_percent = 100", {"line 1", "'100'", "2 to 99"}},
+    {"volume_low_percent = 0", {"line 1", "volume_low_percent", "1 to 98"}},
+    {"retention_interval_seconds = 86401", {"line 1", "'86401'", "1 to 86400"}},
     {"log_level = verbose", {"line 1", "'verbose'", "error, warn, info"}},
     {"log_level = INFO", {"line 1", "'INFO'", "debug"}},
     {"data_dir =", {"line 1", "invalid data_dir ''", "1 to 511 bytes"}},
     {"web_root = ", {"line 1", "invalid web_root", "1 to 511 bytes"}},
     {"volume = ", {"line 1", "invalid volume ''", "path"}},
     {"no equals sign here", {"line 1", "expected 'key = value'", "found"}},
-    {"# ok\nlisten = 1.2.3.4:80\nlisten", {"line 3", "'listen'", "key = value"}},
+    {"# ok\nlisten = 1.2.3.4:80\nlisten",
+     {"line 3", "'listen'", "key = value"}},
 };
 
 static void config_rejects_bad_values(void **state)
@@ -185,6 +202,7 @@ static void config_rejects_unknown_key(void **state)
     /* The message lists every valid key, so the fix is in it. */
     assert_non_null(strstr(err, "fsync_interval_ms"));
     assert_non_null(strstr(err, "retry_max_seconds"));
+    assert_non_null(strstr(err, "retention_interval_seconds"));
 }
 
 static void config_rejects_too_many_volumes(void **state)
