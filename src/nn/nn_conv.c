@@ -55,11 +55,25 @@ static inline float nn_act1(float v, enum nn_act act, float alpha)
  * laid out as rows of channels.  One loop per activation keeps each loop
  * simple enough for the compiler to vectorise.
  */
+#ifdef NN_HAVE_X86
+static void nn_sigmoid_avx2(float *x, int n);
+static void nn_apply_act_avx2(float *x, size_t rows, int channels,
+                              const float *bias, const float *residual,
+                              enum nn_act act, float alpha);
+#endif
+
 void nn_apply_act(float *x, size_t count, int channels, const float *bias,
-                  const float *residual, enum nn_act act, float alpha)
+                  const float *residual, enum nn_act act, float alpha,
+                  bool simd)
 {
     size_t rows = count / (size_t)channels;
 
+#ifdef NN_HAVE_X86
+    if (simd) {
+        nn_apply_act_avx2(x, rows, channels, bias, residual, act, alpha);
+        return;
+    }
+#endif
     for (size_t r = 0; r < rows; r++) {
         float *restrict row = x + r * (size_t)channels;
         const float *restrict res =
@@ -81,7 +95,7 @@ void nn_apply_act(float *x, size_t count, int channels, const float *bias,
             break;
         case NN_ACT_RELU6:
             for (int c = 0; c < n; c++)
-                row[c] = fminf(fmaxf(row[c], 0.0f), 6.0f);
+                row[c] = row[c] < 0 ? 0 : row[c] > 6 ? 6 : row[c];
             break;
         case NN_ACT_LEAKY:
             for (int c = 0; c < n; c++)
@@ -89,13 +103,19 @@ void nn_apply_act(float *x, size_t count, int channels, const float *bias,
             break;
         case NN_ACT_HARDSWISH:
             for (int c = 0; c < n; c++) {
-                float v = row[c];
-                float r6 = fminf(fmaxf(v + 3.0f, 0.0f), 6.0f);
+                float v = row[c], r6 = v + 3.0f;
 
+                r6 = r6 < 0 ? 0 : r6 > 6 ? 6 : r6;
                 row[c] = (v * alpha) * r6;
             }
             break;
         case NN_ACT_SIGMOID:
+#ifdef NN_HAVE_X86
+            if (simd) {
+                nn_sigmoid_avx2(row, n);
+                break;
+            }
+#endif
             for (int c = 0; c < n; c++)
                 row[c] = 1.0f / (1.0f + expf(-row[c]));
             break;
@@ -211,7 +231,7 @@ static void nn_conv_blocks(void *ctx, size_t begin, size_t end)
                          a->residual ? a->residual + img * out_img +
                                            p0 * (size_t)a->oc
                                      : NULL,
-                         a->act, a->alpha);
+                         a->act, a->alpha, a->simd);
     }
 }
 
@@ -224,6 +244,13 @@ void nn_conv2d(struct nn_model *m, const struct nn_conv_args *a)
 {
     size_t k = (size_t)a->kh * a->kw * a->c;
     struct nn_conv_ctx c = {a, 0, 0, 0, (size_t)a->oh * a->ow, m};
+
+#ifdef NN_HAVE_X86
+    if (nn_conv_small_ok(m, a)) {
+        nn_conv_small(m, a);
+        return;
+    }
+#endif
 
     c.rows_per_block = nn_conv_block_rows(k, c.pixels);
     if (c.rows_per_block == 0)
@@ -280,12 +307,62 @@ static void nn_dw_rows_c(void *ctx, size_t begin, size_t end)
             }
             nn_apply_act(o, (size_t)a->oc, a->oc, a->bias,
                          a->residual ? a->residual + (o - a->out) : NULL,
-                         a->act, a->alpha);
+                         a->act, a->alpha, false);
         }
     }
 }
 
 #ifdef NN_HAVE_X86
+
+/*
+ * e^x for 8 floats: x = n ln2 + r with |r| <= ln2/2, e^r by the degree-6
+ * minimax polynomial of the Cephes expf, then scaled by 2^n through the
+ * exponent bits.  Error about 1 ulp; inputs are clamped to +-88.
+ */
+__attribute__((target("avx2,fma")))
+static inline __m256 nn_exp8(__m256 x)
+{
+    const __m256 log2e = _mm256_set1_ps(1.44269504088896341f);
+    const __m256 ln2_hi = _mm256_set1_ps(0.693359375f);
+    const __m256 ln2_lo = _mm256_set1_ps(-2.12194440e-4f);
+    __m256 n, r, p;
+    __m256i e;
+
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.0f)),
+                      _mm256_set1_ps(88.0f));
+    n = _mm256_round_ps(_mm256_mul_ps(x, log2e),
+                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_fnmadd_ps(n, ln2_hi, x);
+    r = _mm256_fnmadd_ps(n, ln2_lo, r);
+    p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r);
+    p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
+    e = _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23);
+    return _mm256_castsi256_ps(
+        _mm256_add_epi32(_mm256_castps_si256(p), e));
+}
+
+__attribute__((target("avx2,fma")))
+static void nn_sigmoid_avx2(float *x, int n)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    int c = 0;
+
+    for (; c + 8 <= n; c += 8) {
+        __m256 v = _mm256_loadu_ps(x + c);
+        __m256 e = nn_exp8(_mm256_sub_ps(_mm256_setzero_ps(), v));
+
+        _mm256_storeu_ps(x + c, _mm256_div_ps(one, _mm256_add_ps(one, e)));
+    }
+    for (; c < n; c++)
+        x[c] = 1.0f / (1.0f + expf(-x[c]));
+}
+
 __attribute__((target("avx2,fma")))
 static inline __m256 nn_act8(__m256 v, enum nn_act act, __m256 alpha)
 {
@@ -313,6 +390,152 @@ static inline __m256 nn_act8(__m256 v, enum nn_act act, __m256 alpha)
     }
 }
 
+/* Vector form of nn_apply_act. */
+__attribute__((target("avx2,fma")))
+static void nn_apply_act_avx2(float *x, size_t rows, int channels,
+                              const float *bias, const float *residual,
+                              enum nn_act act, float alpha)
+{
+    const __m256 va = _mm256_set1_ps(alpha);
+
+    for (size_t r = 0; r < rows; r++) {
+        float *row = x + r * (size_t)channels;
+        const float *res = residual ? residual + r * (size_t)channels : NULL;
+        int c = 0;
+
+        for (; c + 8 <= channels; c += 8) {
+            __m256 v = _mm256_loadu_ps(row + c);
+
+            if (bias)
+                v = _mm256_add_ps(v, _mm256_loadu_ps(bias + c));
+            if (res)
+                v = _mm256_add_ps(v, _mm256_loadu_ps(res + c));
+            _mm256_storeu_ps(row + c, nn_act8(v, act, va));
+        }
+        for (; c < channels; c++) {
+            float v = row[c];
+
+            if (bias)
+                v += bias[c];
+            if (res)
+                v += res[c];
+            row[c] = act == NN_ACT_SIGMOID ? v : nn_act1(v, act, alpha);
+        }
+        if (act == NN_ACT_SIGMOID)
+            nn_sigmoid_avx2(row, channels);
+    }
+}
+
+/* Finish 8 channels of a depthwise output: residual, activation, store. */
+__attribute__((target("avx2,fma")))
+static inline void nn_dw_store8(const struct nn_conv_args *a, float *o,
+                                __m256 acc, size_t off, __m256 alpha)
+{
+    if (a->residual)
+        acc = _mm256_add_ps(acc, _mm256_loadu_ps(a->residual + off));
+    if (a->act != NN_ACT_SIGMOID)
+        acc = nn_act8(acc, a->act, alpha);
+    _mm256_storeu_ps(o, acc);
+}
+
+/* One depthwise output pixel, any position (taps clipped to the input). */
+__attribute__((target("avx2,fma")))
+static void nn_dw_pixel_avx2(const struct nn_conv_args *a, const float *in,
+                             float *out, int oy, int ox, __m256 alpha)
+{
+    const int C = a->c, C8 = C & ~7;
+    int iy0 = oy * a->sh - a->pad_top, ix0 = ox * a->sw - a->pad_left;
+    int ky0 = 0, ky1 = a->kh, kx0 = 0, kx1 = a->kw;
+    float *o = out + ((size_t)oy * a->ow + ox) * C;
+    size_t off = (size_t)(o - a->out);
+
+    while (ky0 < ky1 && iy0 + ky0 * a->dh < 0)
+        ky0++;
+    while (ky1 > ky0 && iy0 + (ky1 - 1) * a->dh >= a->h)
+        ky1--;
+    while (kx0 < kx1 && ix0 + kx0 * a->dw < 0)
+        kx0++;
+    while (kx1 > kx0 && ix0 + (kx1 - 1) * a->dw >= a->w)
+        kx1--;
+    int c = 0;
+
+    for (; c < C8; c += 8) {
+        __m256 acc = a->bias ? _mm256_loadu_ps(a->bias + c)
+                             : _mm256_setzero_ps();
+
+        for (int ky = ky0; ky < ky1; ky++) {
+            const float *irow = in + (size_t)(iy0 + ky * a->dh) * a->w * C + c;
+            const float *wrow = a->filter + (size_t)ky * a->kw * C + c;
+
+            for (int kx = kx0; kx < kx1; kx++)
+                acc = _mm256_fmadd_ps(
+                    _mm256_loadu_ps(irow + (size_t)(ix0 + kx * a->dw) * C),
+                    _mm256_loadu_ps(wrow + (size_t)kx * C), acc);
+        }
+        nn_dw_store8(a, o + c, acc, off + (size_t)c, alpha);
+    }
+    for (; c < C; c++) {
+        float acc = a->bias ? a->bias[c] : 0.0f;
+
+        for (int ky = ky0; ky < ky1; ky++)
+            for (int kx = kx0; kx < kx1; kx++)
+                acc = fmaf(in[((size_t)(iy0 + ky * a->dh) * a->w +
+                               (ix0 + kx * a->dw)) * C + c],
+                           a->filter[((size_t)ky * a->kw + kx) * C + c], acc);
+        if (a->residual)
+            acc += a->residual[off + (size_t)c];
+        o[c] = a->act == NN_ACT_SIGMOID ? acc : nn_act1(acc, a->act, a->alpha);
+    }
+    if (a->act == NN_ACT_SIGMOID)
+        nn_sigmoid_avx2(o, C);
+}
+
+/*
+ * Four horizontally adjacent output pixels whose taps are all inside the
+ * input in x: each filter vector is loaded once for the four pixels.
+ */
+__attribute__((target("avx2,fma")))
+static void nn_dw_quad_avx2(const struct nn_conv_args *a, const float *in,
+                            float *out, int oy, int ox, int ky0, int ky1,
+                            __m256 alpha)
+{
+    const int C = a->c, C8 = C & ~7;
+    const size_t step = (size_t)a->sw * C;
+    int iy0 = oy * a->sh - a->pad_top, ix0 = ox * a->sw - a->pad_left;
+    float *o = out + ((size_t)oy * a->ow + ox) * C;
+    size_t off = (size_t)(o - a->out);
+
+    for (int c = 0; c < C8; c += 8) {
+        __m256 b = a->bias ? _mm256_loadu_ps(a->bias + c)
+                           : _mm256_setzero_ps();
+        __m256 acc0 = b, acc1 = b, acc2 = b, acc3 = b;
+
+        for (int ky = ky0; ky < ky1; ky++) {
+            const float *irow = in + (size_t)(iy0 + ky * a->dh) * a->w * C +
+                                (size_t)ix0 * C + c;
+            const float *wrow = a->filter + (size_t)ky * a->kw * C + c;
+
+            for (int kx = 0; kx < a->kw; kx++) {
+                const float *ip = irow + (size_t)kx * a->dw * C;
+                __m256 w = _mm256_loadu_ps(wrow + (size_t)kx * C);
+
+                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(ip), w, acc0);
+                acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + step), w, acc1);
+                acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + 2 * step), w,
+                                       acc2);
+                acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + 3 * step), w,
+                                       acc3);
+            }
+        }
+        nn_dw_store8(a, o + c, acc0, off + (size_t)c, alpha);
+        nn_dw_store8(a, o + C + c, acc1, off + (size_t)(C + c), alpha);
+        nn_dw_store8(a, o + 2 * C + c, acc2, off + (size_t)(2 * C + c),
+                     alpha);
+        nn_dw_store8(a, o + 3 * C + c, acc3, off + (size_t)(3 * C + c),
+                     alpha);
+    }
+}
+
 /* AVX2/FMA depthwise rows for channel multiplier 1. */
 __attribute__((target("avx2,fma")))
 static void nn_dw_rows_avx2(void *ctx, size_t begin, size_t end)
@@ -320,79 +543,105 @@ static void nn_dw_rows_avx2(void *ctx, size_t begin, size_t end)
     struct nn_dw_ctx *d = ctx;
     const struct nn_conv_args *a = d->a;
     const int C = a->c;
-    const int C8 = C & ~7;
     const float *in = a->in + (size_t)d->batch * a->h * a->w * C;
     float *out = a->out + (size_t)d->batch * a->oh * a->ow * C;
     const __m256 alpha = _mm256_set1_ps(a->alpha);
-    bool vec_act = a->act != NN_ACT_SIGMOID;
+    /* Output columns whose taps all fall inside the input in x. */
+    int ox_lo = (a->pad_left + a->sw - 1) / a->sw;
+    int last = a->w - 1 - (a->kw - 1) * a->dw + a->pad_left;
+    int ox_hi = last < 0 ? 0 : last / a->sw + 1;
+    bool quad = (C & 7) == 0 && a->act != NN_ACT_SIGMOID;
 
+    if (ox_hi > a->ow)
+        ox_hi = a->ow;
+    if (ox_lo > ox_hi)
+        ox_lo = ox_hi;
     for (size_t oy = begin; oy < end; oy++) {
-        int ky0 = 0, ky1 = a->kh;
         int iy0 = (int)oy * a->sh - a->pad_top;
+        int ky0 = 0, ky1 = a->kh, ox = 0;
 
         while (ky0 < ky1 && iy0 + ky0 * a->dh < 0)
             ky0++;
         while (ky1 > ky0 && iy0 + (ky1 - 1) * a->dh >= a->h)
             ky1--;
+        if (quad) {
+            for (; ox < ox_lo; ox++)
+                nn_dw_pixel_avx2(a, in, out, (int)oy, ox, alpha);
+            for (; ox + 4 <= ox_hi; ox += 4)
+                nn_dw_quad_avx2(a, in, out, (int)oy, ox, ky0, ky1, alpha);
+        }
+        for (; ox < a->ow; ox++)
+            nn_dw_pixel_avx2(a, in, out, (int)oy, ox, alpha);
+    }
+}
+
+/*
+ * Dense convolution with few input channels (the RGB stem): each output
+ * pixel accumulates oc/8 vectors directly, skipping im2col and GEMM.
+ */
+__attribute__((target("avx2,fma")))
+static void nn_conv_small_rows(void *ctx, size_t begin, size_t end)
+{
+    const struct nn_conv_args *a = ctx;
+    const int OC = a->oc, NV = OC / 8;
+    const __m256 alpha = _mm256_set1_ps(a->alpha);
+    __m256 acc[8];
+
+    for (size_t r = begin; r < end; r++) {
+        int b = (int)(r / (size_t)a->oh), oy = (int)(r % (size_t)a->oh);
+        const float *in = a->in + (size_t)b * a->h * a->w * a->c;
+        int iy0 = oy * a->sh - a->pad_top;
+
         for (int ox = 0; ox < a->ow; ox++) {
-            float *o = out + ((size_t)oy * a->ow + ox) * C;
-            const float *res = a->residual ? a->residual + (o - a->out)
-                                           : NULL;
             int ix0 = ox * a->sw - a->pad_left;
-            int kx0 = 0, kx1 = a->kw;
+            size_t off = (((size_t)b * a->oh + oy) * a->ow + ox) * OC;
+            float *o = a->out + off;
 
-            while (kx0 < kx1 && ix0 + kx0 * a->dw < 0)
-                kx0++;
-            while (kx1 > kx0 && ix0 + (kx1 - 1) * a->dw >= a->w)
-                kx1--;
-            int c = 0;
+            for (int v = 0; v < NV; v++)
+                acc[v] = a->bias ? _mm256_loadu_ps(a->bias + 8 * v)
+                                 : _mm256_setzero_ps();
+            for (int ky = 0; ky < a->kh; ky++) {
+                int iy = iy0 + ky * a->dh;
 
-            for (; c < C8; c += 8) {
-                __m256 acc = a->bias ? _mm256_loadu_ps(a->bias + c)
-                                     : _mm256_setzero_ps();
+                if (iy < 0 || iy >= a->h)
+                    continue;
+                for (int kx = 0; kx < a->kw; kx++) {
+                    int ix = ix0 + kx * a->dw;
 
-                for (int ky = ky0; ky < ky1; ky++) {
-                    int iy = iy0 + ky * a->dh;
-                    const float *irow = in + (size_t)iy * a->w * C + c;
-                    const float *wrow = a->filter + (size_t)ky * a->kw * C + c;
+                    if (ix < 0 || ix >= a->w)
+                        continue;
+                    const float *ip = in + ((size_t)iy * a->w + ix) * a->c;
+                    const float *wp = a->filter +
+                        ((size_t)ky * a->kw + kx) * a->c * OC;
 
-                    for (int kx = kx0; kx < kx1; kx++) {
-                        int ix = ix0 + kx * a->dw;
+                    for (int ci = 0; ci < a->c; ci++) {
+                        __m256 x = _mm256_set1_ps(ip[ci]);
 
-                        acc = _mm256_fmadd_ps(
-                            _mm256_loadu_ps(irow + (size_t)ix * C),
-                            _mm256_loadu_ps(wrow + (size_t)kx * C), acc);
+                        for (int v = 0; v < NV; v++)
+                            acc[v] = _mm256_fmadd_ps(
+                                x, _mm256_loadu_ps(wp + ci * OC + 8 * v),
+                                acc[v]);
                     }
                 }
-                if (res)
-                    acc = _mm256_add_ps(acc, _mm256_loadu_ps(res + c));
-                if (vec_act)
-                    acc = nn_act8(acc, a->act, alpha);
-                _mm256_storeu_ps(o + c, acc);
             }
-            for (; c < C; c++) {
-                float acc = a->bias ? a->bias[c] : 0.0f;
-
-                for (int ky = ky0; ky < ky1; ky++) {
-                    int iy = iy0 + ky * a->dh;
-
-                    for (int kx = kx0; kx < kx1; kx++) {
-                        int ix = ix0 + kx * a->dw;
-
-                        acc = fmaf(in[((size_t)iy * a->w + ix) * C + c],
-                                   a->filter[((size_t)ky * a->kw + kx) * C +
-                                             c], acc);
-                    }
-                }
-                if (res)
-                    acc += res[c];
-                o[c] = vec_act ? nn_act1(acc, a->act, a->alpha) : acc;
-            }
-            if (!vec_act)
-                for (c = 0; c < C; c++)
-                    o[c] = nn_act1(o[c], a->act, a->alpha);
+            for (int v = 0; v < NV; v++)
+                nn_dw_store8(a, o + 8 * v, acc[v], off + 8 * (size_t)v,
+                             alpha);
+            if (a->act == NN_ACT_SIGMOID)
+                nn_sigmoid_avx2(o, OC);
         }
     }
+}
+
+bool nn_conv_small_ok(const struct nn_model *m, const struct nn_conv_args *a)
+{
+    return m->simd && a->c <= 4 && a->oc % 8 == 0 && a->oc <= 64;
+}
+
+void nn_conv_small(struct nn_model *m, const struct nn_conv_args *a)
+{
+    nn_pool_run(m->pool, (size_t)a->n * a->oh, nn_conv_small_rows,
+                (void *)a);
 }
 #endif
 

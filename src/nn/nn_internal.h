@@ -112,7 +112,7 @@ struct nn_model {
     struct nn_tensor *tensors;
     int n_tensors, cap_tensors;
     struct nn_node *nodes;
-    int n_nodes;
+    int n_nodes, cap_nodes;
     int *inputs, n_inputs;      /* tensor indices */
     int *outputs, n_outputs;
     int *order, n_order;        /* node indices executed per run */
@@ -133,6 +133,8 @@ int nn_node_error(const struct nn_model *m, const struct nn_node *n,
     __attribute__((format(printf, 6, 7)));
 
 size_t nn_dtype_size(enum nn_dtype t);
+/* Append a tensor; returns its index or -ENOMEM.  Invalidates pointers. */
+int nn_add_tensor(struct nn_model *m, const char *name, int producer);
 const char *nn_shape_str(const struct nn_tensor *t, char *buf, size_t len);
 
 /* Ops (nn_ops.c): shape inference and execution of one node. */
@@ -160,6 +162,7 @@ struct nn_conv_args {
     const float *residual;      /* same shape as out, or NULL */
     enum nn_act act;
     float alpha;
+    bool simd;                  /* AVX2/FMA kernels allowed */
     float *scratch;             /* nn_conv2d_scratch() bytes per thread */
 };
 
@@ -167,7 +170,11 @@ void nn_conv2d(struct nn_model *m, const struct nn_conv_args *a);
 void nn_depthwise(struct nn_model *m, const struct nn_conv_args *a);
 size_t nn_conv2d_scratch(const struct nn_conv_args *a);
 void nn_apply_act(float *x, size_t count, int channels, const float *bias,
-                  const float *residual, enum nn_act act, float alpha);
+                  const float *residual, enum nn_act act, float alpha,
+                  bool simd);
 bool nn_cpu_has_avx2(void);
+/* Direct AVX2 convolution for inputs of at most 4 channels. */
+bool nn_conv_small_ok(const struct nn_model *m, const struct nn_conv_args *a);
+void nn_conv_small(struct nn_model *m, const struct nn_conv_args *a);
 
 #endif

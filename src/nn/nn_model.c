@@ -118,7 +118,7 @@ static enum nn_op nn_op_lookup(const char *name)
     return NN_OP_UNKNOWN;
 }
 
-static int nn_add_tensor(struct nn_model *m, const char *name, int producer)
+int nn_add_tensor(struct nn_model *m, const char *name, int producer)
 {
     if (m->n_tensors == m->cap_tensors) {
         int cap = m->cap_tensors ? m->cap_tensors * 2 : 256;
@@ -416,7 +416,9 @@ static int nn_build_nodes(struct nn_model *m, json_t *nodes, char *err,
         return nn_node_error(m, NULL, err, errlen, -EINVAL,
                              "%zu nodes exceed the limit of %d", count,
                              NN_MAX_NODES);
-    m->nodes = calloc(count, sizeof(*m->nodes));
+    /* Planning adds nodes when it moves transposes; reserve room here. */
+    m->cap_nodes = (int)count * 2 + 64;
+    m->nodes = calloc((size_t)m->cap_nodes, sizeof(*m->nodes));
     if (!m->nodes)
         return -ENOMEM;
 

@@ -130,6 +130,7 @@ static int nn_conv_args_fill(struct nn_model *m, struct nn_node *n,
     a->filter = f->data;
     a->act = n->a.act;
     a->alpha = n->a.alpha;
+    a->simd = m->simd;
     if (nn_conv_out(a->h, a->kh, a->sh, a->dh, n->a.padding,
                     n->a.explicit_pad[2], n->a.explicit_pad[3], &a->oh,
                     &a->pad_top) < 0 ||
@@ -455,6 +456,7 @@ struct nn_unary_ctx {
     enum nn_act act;
     float alpha;
     size_t count;
+    bool simd;
 };
 
 static void nn_unary_range(void *ctx, size_t begin, size_t end)
@@ -464,7 +466,7 @@ static void nn_unary_range(void *ctx, size_t begin, size_t end)
     if (u->out != u->in)
         memcpy(u->out + begin, u->in + begin, (end - begin) * sizeof(float));
     nn_apply_act(u->out + begin, end - begin, (int)(end - begin), NULL, NULL,
-                 u->act, u->alpha);
+                 u->act, u->alpha, u->simd);
 }
 
 /* Unary op over 4096-element chunks [begin, end). */
@@ -480,7 +482,7 @@ static int nn_exec_unary(struct nn_model *m, struct nn_node *n, char *err,
                          size_t errlen)
 {
     struct nn_unary_ctx u = {T(0)->data, O(0)->data, NN_ACT_NONE,
-                             n->a.alpha, (size_t)O(0)->count};
+                             n->a.alpha, (size_t)O(0)->count, m->simd};
 
     if (T(0)->dtype != NN_DTYPE_FLOAT32)
         return ERR(-ENOTSUP, "input must be float32");
@@ -623,12 +625,13 @@ static int nn_infer_maxpool(struct nn_model *m, struct nn_node *n, char *err,
     if (n->a.ksize[0] != 1 || n->a.ksize[3] != 1 || n->a.strides[0] != 1 ||
         n->a.strides[3] != 1)
         return ERR(-ENOTSUP, "pooling over batch or channels");
-    if (n->a.padding == NN_PAD_EXPLICIT)
-        return ERR(-ENOTSUP, "EXPLICIT padding for MaxPool");
+    /* EXPLICIT comes only from a fused -inf Pad; padding is ignored. */
     if (nn_conv_out((int)x->dims[1], n->a.ksize[1], n->a.strides[1], 1,
-                    n->a.padding, 0, 0, &oh, &pt) < 0 ||
+                    n->a.padding, n->a.explicit_pad[2], n->a.explicit_pad[3],
+                    &oh, &pt) < 0 ||
         nn_conv_out((int)x->dims[2], n->a.ksize[2], n->a.strides[2], 1,
-                    n->a.padding, 0, 0, &ow, &pl) < 0)
+                    n->a.padding, n->a.explicit_pad[4], n->a.explicit_pad[5],
+                    &ow, &pl) < 0)
         return ERR(-EINVAL, "window is larger than the input");
     int64_t dims[4] = {x->dims[0], oh, ow, x->dims[3]};
 
@@ -691,9 +694,11 @@ static int nn_exec_maxpool(struct nn_model *m, struct nn_node *n, char *err,
     int oh, ow;
 
     nn_conv_out((int)T(0)->dims[1], n->a.ksize[1], n->a.strides[1], 1,
-                n->a.padding, 0, 0, &oh, &p.pt);
+                n->a.padding, n->a.explicit_pad[2], n->a.explicit_pad[3],
+                &oh, &p.pt);
     nn_conv_out((int)T(0)->dims[2], n->a.ksize[2], n->a.strides[2], 1,
-                n->a.padding, 0, 0, &ow, &p.pl);
+                n->a.padding, n->a.explicit_pad[4], n->a.explicit_pad[5],
+                &ow, &p.pl);
     nn_pool_run(m->pool, (size_t)(O(0)->dims[0] * O(0)->dims[1]),
                 nn_maxpool_rows, &p);
     return 0;

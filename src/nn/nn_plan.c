@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -285,6 +286,420 @@ static bool nn_fuse_hardswish(struct nn_model *m, struct nn_node *conv,
     return true;
 }
 
+
+/* ---- layout pass: move Transposes so that inverse pairs cancel ---- */
+
+/* Append a node (capacity was reserved at load); returns its index. */
+static int nn_new_node(struct nn_model *m, enum nn_op op, const char *name,
+                       const char *op_name, int n_in)
+{
+    struct nn_node *n;
+
+    if (m->n_nodes >= m->cap_nodes)
+        return -ENOMEM;
+    n = &m->nodes[m->n_nodes];
+    memset(n, 0, sizeof(*n));
+    n->name = strdup(name);
+    n->op_name = strdup(op_name);
+    n->in = calloc((size_t)n_in + 1, sizeof(int));
+    n->out = calloc(1, sizeof(int));
+    if (!n->name || !n->op_name || !n->in || !n->out) {
+        free(n->name);
+        free(n->op_name);
+        free(n->in);
+        free(n->out);
+        return -ENOMEM;
+    }
+    n->op = op;
+    n->n_in = n_in;
+    n->n_out = 1;
+    n->bias = -1;
+    n->residual = -1;
+    for (int i = 0; i < 4; i++) {
+        n->a.strides[i] = 1;
+        n->a.dilations[i] = 1;
+        n->a.ksize[i] = 1;
+    }
+    return m->n_nodes++;
+}
+
+/* New constant int32 vector tensor with its own folded Const node. */
+static int nn_new_const_i32(struct nn_model *m, const char *name,
+                            const int32_t *vals, int count, int ndim,
+                            const int64_t *dims)
+{
+    int node = nn_new_node(m, NN_OP_CONST, name, "Const", 0), t;
+    struct nn_tensor *x;
+
+    if (node < 0)
+        return node;
+    t = nn_add_tensor(m, name, node);
+    if (t < 0)
+        return t;
+    m->nodes[node].out[0] = t;
+    m->nodes[node].folded = true;
+    x = &m->tensors[t];
+    x->dtype = NN_DTYPE_INT32;
+    x->ndim = ndim;
+    x->count = count;
+    memcpy(x->dims, dims, (size_t)ndim * sizeof(int64_t));
+    x->data = malloc((size_t)count * sizeof(int32_t) + 1);
+    if (!x->data)
+        return -ENOMEM;
+    memcpy(x->data, vals, (size_t)count * sizeof(int32_t));
+    x->is_const = true;
+    x->shaped = true;
+    return t;
+}
+
+/* perm of a live Transpose node with a constant perm, in p; or 0. */
+static int nn_transpose_perm(const struct nn_model *m, int node, int *p)
+{
+    const struct nn_node *n;
+    const struct nn_tensor *pt;
+
+    if (node < 0)
+        return 0;
+    n = &m->nodes[node];
+    if (n->op != NN_OP_TRANSPOSE || n->dead || n->folded || n->n_in != 2)
+        return 0;
+    pt = &m->tensors[n->in[1]];
+    if (!pt->is_const || pt->dtype != NN_DTYPE_INT32 ||
+        pt->count > NN_MAX_DIMS)
+        return 0;
+    for (int i = 0; i < pt->count; i++)
+        p[i] = ((const int32_t *)pt->data)[i];
+    return (int)pt->count;
+}
+
+/* Input indices of n that carry data through a layout-agnostic op. */
+static int nn_sink_inputs(const struct nn_model *m, const struct nn_node *n,
+                          int *idx)
+{
+    int k = 0;
+
+    switch (n->op) {
+    case NN_OP_RELU:
+    case NN_OP_RELU6:
+    case NN_OP_LEAKYRELU:
+    case NN_OP_SIGMOID:
+        idx[k++] = 0;
+        return k;
+    case NN_OP_CONCAT:
+        if (n->n_in > 17 || !m->tensors[n->in[n->n_in - 1]].is_const)
+            return 0;
+        for (int i = 0; i < n->n_in - 1; i++)
+            idx[k++] = i;
+        return k;
+    case NN_OP_ADD:
+    case NN_OP_SUB:
+    case NN_OP_MUL:
+        /* Only with a scalar constant, which broadcasts in any layout. */
+        for (int i = 0; i < 2; i++) {
+            const struct nn_tensor *t = &m->tensors[n->in[i]];
+
+            if (t->is_const && t->count == 1)
+                continue;
+            idx[k++] = i;
+        }
+        return k == 1 ? k : 0;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Rewrite U(T(x)) as T(U'(x)) when every data input of the layout-agnostic
+ * op U is a Transpose with the same perm P.  U' is U with its axis
+ * constant permuted.  Returns 1 if rewritten.
+ */
+static int nn_sink_one(struct nn_model *m, int u, char *err, size_t errlen)
+{
+    struct nn_node *n = &m->nodes[u];
+    int idx[17], nd, perm[NN_MAX_DIMS], np = 0, t0 = -1;
+    char name[1024];
+
+    if (n->dead || n->folded || n->n_out != 1 ||
+        m->tensors[n->out[0]].dtype != NN_DTYPE_FLOAT32)
+        return 0;
+    nd = nn_sink_inputs(m, n, idx);
+    if (nd == 0)
+        return 0;
+    for (int i = 0; i < nd; i++) {
+        int p[NN_MAX_DIMS];
+        int prod = m->tensors[n->in[idx[i]]].producer;
+        int k = nn_transpose_perm(m, prod, p);
+
+        if (k == 0 || (np && (k != np || memcmp(p, perm, sizeof(int) *
+                                                            (size_t)k))))
+            return 0;
+        np = k;
+        memcpy(perm, p, sizeof(int) * (size_t)k);
+        if (t0 < 0)
+            t0 = prod;
+    }
+    int old_out = n->out[0], perm_t = m->nodes[t0].in[1];
+
+    if (n->op == NN_OP_CONCAT) {
+        const struct nn_tensor *at = &m->tensors[n->in[n->n_in - 1]];
+        int64_t axis = at->dtype == NN_DTYPE_INT32
+                           ? ((const int32_t *)at->data)[0] : -1000;
+        int32_t na;
+
+        if (axis < 0)
+            axis += np;
+        if (at->count != 1 || axis < 0 || axis >= np)
+            return 0;
+        na = perm[axis];
+        snprintf(name, sizeof(name), "%s/axis_moved", n->name);
+        int c = nn_new_const_i32(m, name, &na, 1, 0, NULL);
+
+        if (c < 0)
+            return c;
+        n = &m->nodes[u];
+        n->in[n->n_in - 1] = c;
+    }
+    for (int i = 0; i < nd; i++) {
+        int prod = m->tensors[n->in[idx[i]]].producer;
+
+        n->in[idx[i]] = m->nodes[prod].in[0];
+    }
+    snprintf(name, sizeof(name), "%s/moved", n->name);
+    int u2 = nn_add_tensor(m, name, u);
+    int tn = nn_new_node(m, NN_OP_TRANSPOSE, name, "Transpose", 2);
+
+    if (u2 < 0 || tn < 0)
+        return -ENOMEM;
+    n = &m->nodes[u];
+    n->out[0] = u2;
+    m->nodes[tn].in[0] = u2;
+    m->nodes[tn].in[1] = perm_t;
+    m->nodes[tn].out[0] = old_out;
+    m->tensors[old_out].producer = tn;
+    int rc = nn_op_infer(m, n, err, errlen);
+
+    if (rc < 0)
+        return rc;
+    m->tensors[u2].shaped = true;
+    return 1;
+}
+
+/* Rewrite T(Pad(x)) as Pad'(T(x)) so the pad can join a convolution. */
+static int nn_hoist_pad(struct nn_model *m, int b, const int *readers,
+                        char *err, size_t errlen)
+{
+    int perm[NN_MAX_DIMS], np = nn_transpose_perm(m, b, perm);
+    struct nn_node *t, *pad;
+    char name[1024];
+
+    if (np == 0)
+        return 0;
+    t = &m->nodes[b];
+    int pad_node = m->tensors[t->in[0]].producer;
+
+    if (pad_node < 0)
+        return 0;
+    pad = &m->nodes[pad_node];
+    if (pad->op != NN_OP_PAD || pad->dead || pad->folded ||
+        readers[pad->out[0]] != 1 || m->tensors[pad->out[0]].is_io ||
+        !m->tensors[pad->in[1]].is_const ||
+        m->tensors[pad->in[1]].count != 2 * np ||
+        m->tensors[pad->in[1]].dtype != NN_DTYPE_INT32)
+        return 0;
+    const int32_t *old = m->tensors[pad->in[1]].data;
+    int32_t pads[2 * NN_MAX_DIMS];
+    int64_t dims[2] = {np, 2};
+
+    /* Output dim j of the transpose is input dim perm[j]. */
+    for (int j = 0; j < np; j++) {
+        pads[2 * j] = old[2 * perm[j]];
+        pads[2 * j + 1] = old[2 * perm[j] + 1];
+    }
+    snprintf(name, sizeof(name), "%s/paddings_hoisted", pad->name);
+    int c = nn_new_const_i32(m, name, pads, 2 * np, 2, dims);
+
+    if (c < 0)
+        return c;
+    snprintf(name, sizeof(name), "%s/hoisted", m->nodes[b].name);
+    int bt = nn_add_tensor(m, name, b);
+
+    if (bt < 0)
+        return bt;
+    t = &m->nodes[b];
+    pad = &m->nodes[pad_node];
+    int out = t->out[0];
+
+    t->in[0] = pad->in[0];
+    t->out[0] = bt;
+    pad->in[0] = bt;
+    pad->in[1] = c;
+    pad->out[0] = out;
+    m->tensors[out].producer = pad_node;
+    int rc = nn_op_infer(m, t, err, errlen);
+
+    m->tensors[bt].shaped = true;
+    if (rc == 0)
+        rc = nn_op_infer(m, pad, err, errlen);
+    return rc < 0 ? rc : 1;
+}
+
+/* Readers of B(A(x)) read x directly when B undoes A; returns changes. */
+static int nn_cancel_transposes(struct nn_model *m)
+{
+    int changed = 0;
+
+    for (int b = 0; b < m->n_nodes; b++) {
+        int q[NN_MAX_DIMS], p[NN_MAX_DIMS], nq, npp;
+
+        nq = nn_transpose_perm(m, b, q);
+        if (nq == 0 || m->tensors[m->nodes[b].out[0]].is_io)
+            continue;
+        int a = m->tensors[m->nodes[b].in[0]].producer;
+
+        npp = nn_transpose_perm(m, a, p);
+        if (npp != nq)
+            continue;
+        bool ident = true;
+
+        for (int i = 0; i < nq; i++)
+            if (p[q[i]] != i)
+                ident = false;
+        if (!ident)
+            continue;
+        int from = m->nodes[b].out[0], to = m->nodes[a].in[0];
+
+        for (int k = 0; k < m->n_nodes; k++) {
+            struct nn_node *r = &m->nodes[k];
+
+            if (r->dead || r->op == NN_OP_CONST)
+                continue;
+            for (int i = 0; i < r->n_in; i++)
+                if (r->in[i] == from) {
+                    r->in[i] = to;
+                    changed++;
+                }
+        }
+    }
+    return changed;
+}
+
+/*
+ * Move Transposes down past layout-agnostic ops (activations,
+ * concatenations, scalar arithmetic) and up above constant pads, then drop
+ * pairs that undo each other.  Pads only move one way, or the two rules
+ * would undo each other.  Graphs converted from NCHW frameworks wrap
+ * every convolution in such pairs.
+ */
+static int nn_plan_layout(struct nn_model *m, char *err, size_t errlen)
+{
+    int *readers = NULL;
+    int rc = 0;
+
+    for (int iter = 0; iter < 64; iter++) {
+        int changed = 0;
+
+        free(readers);
+        readers = calloc((size_t)m->n_tensors + 1, sizeof(int));
+        if (!readers)
+            return -ENOMEM;
+        for (int k = 0; k < m->n_order; k++) {
+            struct nn_node *n = &m->nodes[m->order[k]];
+
+            if (n->dead || n->folded)
+                continue;
+            for (int i = 0; i < n->n_in; i++)
+                readers[n->in[i]]++;
+        }
+        int n_order = m->n_order;
+
+        for (int k = 0; k < n_order && rc >= 0; k++) {
+            int u = m->order[k];
+
+            rc = nn_sink_one(m, u, err, errlen);
+            if (rc > 0) {
+                changed++;
+                break;          /* readers are stale; recount */
+            }
+            if (rc < 0)
+                break;
+            rc = nn_hoist_pad(m, u, readers, err, errlen);
+            if (rc > 0) {
+                changed++;
+                break;
+            }
+        }
+        if (rc < 0)
+            break;
+        changed += nn_cancel_transposes(m);
+        free(m->order);
+        m->order = NULL;
+        rc = nn_plan_order(m, err, errlen);
+        if (rc < 0 || changed == 0)
+            break;
+    }
+    free(readers);
+    return rc < 0 ? rc : 0;
+}
+
+/* Turn Pad(x) -> VALID Conv/MaxPool into a conv with explicit padding. */
+static void nn_fuse_pads(struct nn_model *m, char *err, size_t errlen)
+{
+    int *readers = calloc((size_t)m->n_tensors + 1, sizeof(int));
+
+    if (!readers)
+        return;
+    nn_count_readers(m, readers);
+    for (int k = 0; k < m->n_order; k++) {
+        struct nn_node *n = &m->nodes[m->order[k]];
+        bool pool = n->op == NN_OP_MAXPOOL;
+
+        if (n->dead || n->folded || n->a.padding != NN_PAD_VALID ||
+            (n->op != NN_OP_CONV2D && n->op != NN_OP_DEPTHWISE && !pool))
+            continue;
+        int pn = m->tensors[n->in[0]].producer;
+
+        if (pn < 0)
+            continue;
+        struct nn_node *pad = &m->nodes[pn];
+
+        if (pad->op != NN_OP_PAD || pad->dead || pad->folded ||
+            readers[pad->out[0]] != 1 || m->tensors[pad->out[0]].is_io)
+            continue;
+        const struct nn_tensor *pt = &m->tensors[pad->in[1]];
+        float value = 0;
+
+        if (!pt->is_const || pt->count != 8 || pt->dtype != NN_DTYPE_INT32)
+            continue;
+        if (pad->n_in == 3)
+            value = ((const float *)m->tensors[pad->in[2]].data)[0];
+        /* Convolutions pad with zeros, max pooling ignores padding. */
+        if (pool ? !(value == -INFINITY) : value != 0)
+            continue;
+        const int32_t *p = pt->data;
+
+        if (p[0] || p[1] || p[6] || p[7])
+            continue;
+        struct nn_attrs saved = n->a;
+        int saved_in = n->in[0];
+
+        n->a.padding = NN_PAD_EXPLICIT;
+        memset(n->a.explicit_pad, 0, sizeof(n->a.explicit_pad));
+        for (int i = 2; i < 6; i++)
+            n->a.explicit_pad[i] = p[i];
+        n->in[0] = pad->in[0];
+        if (nn_op_infer(m, n, err, errlen) < 0) {
+            n->a = saved;
+            n->in[0] = saved_in;
+            nn_op_infer(m, n, err, errlen);
+            continue;
+        }
+        pad->dead = true;
+    }
+    if (err && err[0])
+        err[0] = '\0';
+    free(readers);
+}
+
 /* Fuse bias adds and activations into the convolution before them. */
 static int nn_plan_fuse(struct nn_model *m)
 {
@@ -523,6 +938,10 @@ int nn_plan(struct nn_model *m, char *err, size_t errlen)
     if (rc < 0)
         return rc;
     if (!m->opt.no_fusion) {
+        rc = nn_plan_layout(m, err, errlen);
+        if (rc < 0)
+            return rc;
+        nn_fuse_pads(m, err, errlen);
         rc = nn_plan_fuse(m);
         if (rc < 0)
             return rc;
