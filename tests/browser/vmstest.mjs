@@ -31,8 +31,9 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const INSTALL_HINT = 'run scripts/install-browser-deps.sh from the source ' +
   'tree, then run the tests again';
 
-// The browser must not reach any host but loopback, so every name that
-// is not 127.0.0.1 resolves to nothing. Pages get no other network.
+// The browser must not reach any host but loopback, so every host name
+// resolves to nothing. NOTE: URLs with an IP address literal bypass these
+// rules, and only the page's CSP and the egress test catch those.
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
