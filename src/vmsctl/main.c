@@ -1,0 +1,187 @@
+/*
+ * vmsctl: the administrator's command-line client of the vmsd HTTP API.
+ *
+ * vmsctl connects only to the daemon URL it is given (--url, the
+ * VMS_URL environment variable, or http://127.0.0.1:8080), with one
+ * HTTP/1.1 request per connection.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmsctl/cli.h"
+#ifdef VMSCTL_HAVE_DETECT
+#include "vmsctl/detect.h"
+#endif
+
+#ifndef VMS_VERSION
+#define VMS_VERSION "unknown"
+#endif
+
+#define MAIN_DEFAULT_URL "http://127.0.0.1:8080"
+/* Time allowed for the daemon to accept the TCP connection. */
+#define MAIN_CONNECT_TIMEOUT_MS 5000
+/* Default of --timeout: the longest wait for data from the daemon. */
+#define MAIN_DEFAULT_TIMEOUT_S 60
+
+static const char main_usage[] =
+    "Usage: vmsctl [--url URL] [--timeout SECONDS] COMMAND [ARGS]\n"
+    "\n"
+    "Administers a running vmsd through its HTTP API.\n"
+    "\n"
+    "Commands:\n"
+    "  camera add|list|show|set|rm   manage cameras\n"
+    "  recordings ID --from T --to T list recordings and gaps\n"
+    "  status                        show the daemon's state\n"
+    "  detect FILE                   run the object detector on a file\n"
+    "  help [COMMAND]                show help\n"
+    "\n"
+    "Options:\n"
+    "  --url URL          address of vmsd, http://HOST[:PORT] (default\n"
+    "                     $VMS_URL, else " MAIN_DEFAULT_URL ")\n"
+    "  --timeout SECONDS  longest wait for a response (default 60)\n"
+    "  --version          print the version\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 invalid usage.\n"
+    "Run 'vmsctl COMMAND --help' for the options of a command.\n";
+
+/* Frees memory from jansson after zeroing it, because JSON strings of
+ * request bodies can hold a camera password. */
+static void main_json_free(void *p)
+{
+    if (!p)
+        return;
+    explicit_bzero(p, malloc_usable_size(p));
+    free(p);
+}
+
+/* Runs `vmsctl detect`, or explains that this build lacks it. */
+static int main_detect(int argc, char **argv)
+{
+#ifdef VMSCTL_HAVE_DETECT
+    return vmsctl_detect_main(argc, argv);
+#else
+    (void)argc;
+    (void)argv;
+    vmsctl_error("detect", "this build of vmsctl has no object detector, "
+                           "because src/nn was not built");
+    return VMSCTL_EXIT_FAILURE;
+#endif
+}
+
+/* Parses the --timeout value in whole seconds, 1 to 86400. */
+static int main_parse_timeout(const char *text, int *out_ms)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < 1 || v > 86400)
+        return -EINVAL;
+    *out_ms = (int)v * 1000;
+    return 0;
+}
+
+/* Prints the help of COMMAND by running it with --help. */
+static int main_help(const vmsctl_client_t *client, int argc, char **argv)
+{
+    char help_flag[] = "--help";
+    char *sub_argv[3] = {argv[1], help_flag, NULL};
+
+    if (argc < 2) {
+        fputs(main_usage, stdout);
+        return VMSCTL_EXIT_OK;
+    }
+    if (strcmp(argv[1], "camera") == 0)
+        return vmsctl_camera_main(client, 2, sub_argv);
+    if (strcmp(argv[1], "recordings") == 0)
+        return vmsctl_recordings_main(client, 2, sub_argv);
+    if (strcmp(argv[1], "status") == 0)
+        return vmsctl_status_main(client, 2, sub_argv);
+    if (strcmp(argv[1], "detect") == 0)
+        return main_detect(2, sub_argv);
+    vmsctl_error("help", "unknown command '%s'", argv[1]);
+    fputs(main_usage, stderr);
+    return VMSCTL_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_URL = 256, OPT_TIMEOUT, OPT_VERSION };
+    static const struct option options[] = {
+        {"url", required_argument, NULL, OPT_URL},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    vmsctl_client_t client = {
+        .connect_timeout_ms = MAIN_CONNECT_TIMEOUT_MS,
+        .io_timeout_ms = MAIN_DEFAULT_TIMEOUT_S * 1000,
+    };
+    const char *url = getenv("VMS_URL");
+    const char *url_source = "VMS_URL";
+    const char *command;
+    char err[1024];
+    int opt;
+
+    json_set_alloc_funcs(malloc, main_json_free);
+    if (!url || !*url) {
+        url = MAIN_DEFAULT_URL;
+        url_source = "the default URL";
+    }
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
+        switch (opt) {
+        case OPT_URL:
+            url = optarg;
+            url_source = "--url";
+            break;
+        case OPT_TIMEOUT:
+            if (main_parse_timeout(optarg, &client.io_timeout_ms) < 0) {
+                fprintf(stderr, "vmsctl: invalid --timeout '%s': expected "
+                                "whole seconds from 1 to 86400\n",
+                        optarg);
+                return VMSCTL_EXIT_USAGE;
+            }
+            break;
+        case OPT_VERSION:
+            printf("vmsctl %s\n", VMS_VERSION);
+            return VMSCTL_EXIT_OK;
+        case 'h':
+            fputs(main_usage, stdout);
+            return VMSCTL_EXIT_OK;
+        default:
+            return vmsctl_option_error("options", opt, argv, main_usage);
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "vmsctl: missing command\n");
+        fputs(main_usage, stderr);
+        return VMSCTL_EXIT_USAGE;
+    }
+    command = argv[optind];
+    argc -= optind;
+    argv += optind;
+    if (strcmp(command, "detect") == 0)
+        return main_detect(argc, argv);
+    if (strcmp(command, "help") == 0)
+        return main_help(&client, argc, argv);
+
+    if (vmsctl_url_parse(url, &client.url, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vmsctl: %s (from %s)\n", err, url_source);
+        return VMSCTL_EXIT_USAGE;
+    }
+    if (strcmp(command, "camera") == 0 || strcmp(command, "cameras") == 0)
+        return vmsctl_camera_main(&client, argc, argv);
+    if (strcmp(command, "recordings") == 0)
+        return vmsctl_recordings_main(&client, argc, argv);
+    if (strcmp(command, "status") == 0)
+        return vmsctl_status_main(&client, argc, argv);
+    fprintf(stderr, "vmsctl: unknown command '%s'\n", command);
+    fputs(main_usage, stderr);
+    return VMSCTL_EXIT_USAGE;
+}
