@@ -31,9 +31,9 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const INSTALL_HINT = 'run scripts/install-browser-deps.sh from the source ' +
   'tree, then run the tests again';
 
-// The browser must not reach any host but loopback, so every host name
-// resolves to nothing. NOTE: URLs with an IP address literal bypass these
-// rules, and only the page's CSP and the egress test catch those.
+// The browser must not reach any host but 127.0.0.1, so every other host
+// fails with ERR_NAME_NOT_RESOLVED: host names and IP address literals
+// alike (Chromium 156 rejects both localhost and 127.0.0.2 this way).
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
