@@ -7,14 +7,12 @@
  * list, and they are never printed.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include "vmsctl/cli.h"
+#include "vmsctl/secret.h"
 
 /* Maximum size of a password file or standard input. The daemon
  * applies its own, smaller, limit. */
@@ -241,151 +239,6 @@ static int camera_parse_options(const char *command, int argc, char **argv,
     return 0;
 }
 
-/*
- * Checks the password read from source: one line, not empty. Strips the
- * line ending.
- */
-static int camera_check_password(const char *command, const char *source,
-                                 char *buf, size_t len)
-{
-    if (len > 0 && buf[len - 1] == '\n')
-        buf[--len] = '\0';
-    if (len > 0 && buf[len - 1] == '\r')
-        buf[--len] = '\0';
-    if (len == 0) {
-        vmsctl_error(command, "%s is empty: expected the camera password "
-                              "on one line", source);
-        return -EINVAL;
-    }
-    if (memchr(buf, '\0', len) || memchr(buf, '\n', len) ||
-        memchr(buf, '\r', len)) {
-        vmsctl_error(command, "%s contains more than one line or a NUL "
-                              "byte: expected only the camera password",
-                     source);
-        return -EINVAL;
-    }
-    return 0;
-}
-
-/* Reads all of fd, up to cap - 1 bytes, into buf. */
-static int camera_read_all(int fd, char *buf, size_t cap, size_t *out_len)
-{
-    size_t len = 0;
-
-    for (;;) {
-        ssize_t got = read(fd, buf + len, cap - 1 - len);
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return -errno;
-        if (got == 0)
-            break;
-        len += (size_t)got;
-        if (len == cap - 1) {
-            char extra;
-
-            if (read(fd, &extra, 1) > 0)
-                return -EFBIG;
-            break;
-        }
-    }
-    buf[len] = '\0';
-    *out_len = len;
-    return 0;
-}
-
-/* Prompts on the terminal and reads one line with echo turned off. */
-static int camera_prompt_password(const char *command, char *buf,
-                                  size_t cap, size_t *out_len)
-{
-    struct termios saved;
-    struct termios quiet;
-    int restore = tcgetattr(STDIN_FILENO, &saved) == 0;
-    int rc = 0;
-
-    fputs("Camera password: ", stderr);
-    fflush(stderr);
-    if (restore) {
-        quiet = saved;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        quiet.c_lflag |= ECHONL;
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-    }
-    if (!fgets(buf, (int)cap, stdin)) {
-        vmsctl_error(command, "no password was entered");
-        rc = -EINVAL;
-    }
-    if (restore)
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-    *out_len = rc == 0 ? strlen(buf) : 0;
-    return rc;
-}
-
-/*
- * Reads the password named by args into buf. Reports errors itself and
- * returns 0 or -EINVAL.
- */
-static int camera_read_password(const char *command,
-                                const camera_args_t *args, char *buf,
-                                size_t cap)
-{
-    size_t len = 0;
-    int fd;
-    int rc;
-
-    if (args->password_stdin) {
-        if (isatty(STDIN_FILENO)) {
-            rc = camera_prompt_password(command, buf, cap, &len);
-            if (rc < 0)
-                return rc;
-        } else {
-            rc = camera_read_all(STDIN_FILENO, buf, cap, &len);
-            if (rc == -EFBIG) {
-                vmsctl_error(command, "standard input is larger than %zu "
-                                      "bytes: expected only the camera "
-                                      "password",
-                             cap - 1);
-                return -EINVAL;
-            }
-            if (rc < 0) {
-                vmsctl_error(command, "reading standard input failed: %s",
-                             strerror(-rc));
-                return -EINVAL;
-            }
-        }
-        return camera_check_password(command, "the password on standard "
-                                              "input", buf, len);
-    }
-
-    fd = open(args->password_file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        vmsctl_error(command, "cannot open password file '%s': %s",
-                     args->password_file, strerror(errno));
-        return -EINVAL;
-    }
-    rc = camera_read_all(fd, buf, cap, &len);
-    close(fd);
-    if (rc == -EFBIG) {
-        vmsctl_error(command, "password file '%s' is larger than %zu "
-                              "bytes: expected only the camera password",
-                     args->password_file, cap - 1);
-        return -EINVAL;
-    }
-    if (rc < 0) {
-        vmsctl_error(command, "cannot read password file '%s': %s",
-                     args->password_file, strerror(-rc));
-        return -EINVAL;
-    }
-    {
-        char source[600];
-
-        snprintf(source, sizeof(source), "password file '%s'",
-                 args->password_file);
-        return camera_check_password(command, source, buf, len);
-    }
-}
-
 /* Checks that neither URL carries a password. */
 static int camera_check_urls(const char *command, const camera_args_t *args,
                              const char *usage)
@@ -436,8 +289,8 @@ static int camera_build_body(const char *command, const camera_args_t *args,
     if (args->no_password)
         json_object_set_new(body, "password", json_string(""));
     if (args->password_file || args->password_stdin) {
-        if (camera_read_password(command, args, password,
-                                 sizeof(password)) < 0)
+        if (vmsctl_secret_read(command, "password", args->password_file,
+                               password, sizeof(password)) < 0)
             goto fail;
         /* json_string() rejects invalid UTF-8, which the daemon's JSON
          * parser would reject too. */

@@ -29,7 +29,13 @@ static void client_describe_error(const vmsctl_client_t *client,
     const char *message = json_string_value(json_object_get(root, "error"));
     char text[1024];
 
-    if (message) {
+    if (message && resp->status == 401 && !client->api_key) {
+        client_copy_printable(message, text, sizeof(text));
+        snprintf(err, errlen,
+                 "%s (HTTP 401): pass an API key with --api-key-file FILE "
+                 "or the VMS_API_KEY environment variable",
+                 text);
+    } else if (message) {
         client_copy_printable(message, text, sizeof(text));
         snprintf(err, errlen, "%s (HTTP %d)", text, resp->status);
     } else {
@@ -47,6 +53,7 @@ int vmsctl_client_call(const vmsctl_client_t *client, const char *method,
 {
     vmsctl_http_request_t req = {
         .method = method,
+        .bearer_token = client->api_key,
         .connect_timeout_ms = client->connect_timeout_ms,
         .io_timeout_ms = client->io_timeout_ms,
     };

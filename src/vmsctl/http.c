@@ -830,6 +830,11 @@ static int http_build_head(const vmsctl_url_t *url,
             return http_fail(err, errlen, -EINVAL,
                              "request target contains a space or control "
                              "character");
+    for (const char *p = req->bearer_token; p && *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return http_fail(err, errlen, -EINVAL,
+                             "the API key contains a space or control "
+                             "character");
     n = snprintf(head, cap,
                  "%s %s%s HTTP/1.1\r\n"
                  "Host: %s%s%s:%s\r\n"
@@ -838,6 +843,9 @@ static int http_build_head(const vmsctl_url_t *url,
                  "Connection: close\r\n",
                  req->method, url->prefix, req->target, bracket_open,
                  url->host, bracket_close, url->port);
+    if (n > 0 && (size_t)n < cap && req->bearer_token)
+        n += snprintf(head + n, cap - (size_t)n,
+                      "Authorization: Bearer %s\r\n", req->bearer_token);
     if (n > 0 && (size_t)n < cap && req->content_type)
         n += snprintf(head + n, cap - (size_t)n,
                       "Content-Type: %s\r\nContent-Length: %zu\r\n",

@@ -59,6 +59,7 @@ void vmsctl_http_response_clear(vmsctl_http_response_t *resp);
 typedef struct vmsctl_http_request {
     const char *method;       /* "GET", "POST", ... */
     const char *target;       /* path and query after the URL prefix */
+    const char *bearer_token; /* sent as "Authorization: Bearer", or NULL */
     const char *content_type; /* NULL when there is no body */
     const char *body;         /* borrowed */
     size_t body_len;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "vmsctl/cli.h"
+#include "vmsctl/secret.h"
 #ifdef VMSCTL_HAVE_DETECT
 #include "vmsctl/detect.h"
 #endif
@@ -25,9 +26,11 @@
 #define MAIN_CONNECT_TIMEOUT_MS 5000
 /* Default of --timeout: the longest wait for data from the daemon. */
 #define MAIN_DEFAULT_TIMEOUT_S 60
+/* Maximum size of an API key file. */
+#define MAIN_API_KEY_MAX 512
 
 static const char main_usage[] =
-    "Usage: vmsctl [--url URL] [--timeout SECONDS] COMMAND [ARGS]\n"
+    "Usage: vmsctl [OPTIONS] COMMAND [ARGS]\n"
     "\n"
     "Administers a running vmsd through its HTTP API.\n"
     "\n"
@@ -39,10 +42,12 @@ static const char main_usage[] =
     "  help [COMMAND]                show help\n"
     "\n"
     "Options:\n"
-    "  --url URL          address of vmsd, http://HOST[:PORT] (default\n"
-    "                     $VMS_URL, else " MAIN_DEFAULT_URL ")\n"
-    "  --timeout SECONDS  longest wait for a response (default 60)\n"
-    "  --version          print the version\n"
+    "  --url URL              address of vmsd, http://HOST[:PORT] (default\n"
+    "                         $VMS_URL, else " MAIN_DEFAULT_URL ")\n"
+    "  --timeout SECONDS      maximum wait for a response (default 60)\n"
+    "  --api-key-file FILE    read the API key to send from FILE (default\n"
+    "                         $VMS_API_KEY, else none)\n"
+    "  --version              print the version\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 invalid usage.\n"
     "Run 'vmsctl COMMAND --help' for the options of a command.\n";
@@ -108,12 +113,28 @@ static int main_help(const vmsctl_client_t *client, int argc, char **argv)
     return VMSCTL_EXIT_USAGE;
 }
 
+/* Runs one of the commands that call the daemon. */
+static int main_run(const vmsctl_client_t *client, const char *command,
+                    int argc, char **argv)
+{
+    if (strcmp(command, "camera") == 0 || strcmp(command, "cameras") == 0)
+        return vmsctl_camera_main(client, argc, argv);
+    if (strcmp(command, "recordings") == 0)
+        return vmsctl_recordings_main(client, argc, argv);
+    if (strcmp(command, "status") == 0)
+        return vmsctl_status_main(client, argc, argv);
+    fprintf(stderr, "vmsctl: unknown command '%s'\n", command);
+    fputs(main_usage, stderr);
+    return VMSCTL_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
-    enum { OPT_URL = 256, OPT_TIMEOUT, OPT_VERSION };
+    enum { OPT_URL = 256, OPT_TIMEOUT, OPT_API_KEY_FILE, OPT_VERSION };
     static const struct option options[] = {
         {"url", required_argument, NULL, OPT_URL},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -124,9 +145,12 @@ int main(int argc, char **argv)
     };
     const char *url = getenv("VMS_URL");
     const char *url_source = "VMS_URL";
+    const char *api_key_file = NULL;
     const char *command;
+    char api_key[MAIN_API_KEY_MAX];
     char err[1024];
     int opt;
+    int rc;
 
     json_set_alloc_funcs(malloc, main_json_free);
     if (!url || !*url) {
@@ -147,6 +171,9 @@ int main(int argc, char **argv)
                         optarg);
                 return VMSCTL_EXIT_USAGE;
             }
+            break;
+        case OPT_API_KEY_FILE:
+            api_key_file = optarg;
             break;
         case OPT_VERSION:
             printf("vmsctl %s\n", VMS_VERSION);
@@ -175,13 +202,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "vmsctl: %s (from %s)\n", err, url_source);
         return VMSCTL_EXIT_USAGE;
     }
-    if (strcmp(command, "camera") == 0 || strcmp(command, "cameras") == 0)
-        return vmsctl_camera_main(&client, argc, argv);
-    if (strcmp(command, "recordings") == 0)
-        return vmsctl_recordings_main(&client, argc, argv);
-    if (strcmp(command, "status") == 0)
-        return vmsctl_status_main(&client, argc, argv);
-    fprintf(stderr, "vmsctl: unknown command '%s'\n", command);
-    fputs(main_usage, stderr);
-    return VMSCTL_EXIT_USAGE;
+    if (api_key_file) {
+        if (vmsctl_secret_read("options", "API key", api_key_file, api_key,
+                               sizeof(api_key)) < 0)
+            return VMSCTL_EXIT_FAILURE;
+        client.api_key = api_key;
+    } else if (getenv("VMS_API_KEY") && *getenv("VMS_API_KEY")) {
+        client.api_key = getenv("VMS_API_KEY");
+    }
+    rc = main_run(&client, command, argc, argv);
+    explicit_bzero(api_key, sizeof(api_key));
+    return rc;
 }

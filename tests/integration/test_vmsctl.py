@@ -418,6 +418,47 @@ def test_url_prefix():
     assert request.startswith("GET /vms/api/v1/cameras HTTP/1.1"), request
 
 
+def test_api_key_header():
+    key = "key-" + secrets.token_hex(8)
+    with workspace("vmsctl-key") as tmp:
+        key_file = os.path.join(tmp, "api-key")
+        with open(key_file, "w") as f:
+            f.write(key + "\n")
+        server = MockRawHttpServer(response_with_body(b"200 OK", b"[]"))
+        try:
+            from_file = vmsctl("--api-key-file", key_file, "camera", "list",
+                               url=server.url)
+            env = dict(os.environ, VMS_API_KEY=key)
+            from_env = subprocess.run(
+                [VMSCTL, "--url", server.url, "camera", "list"],
+                capture_output=True, text=True, env=env, timeout=30)
+        finally:
+            server.stop()
+        assert from_file.returncode == 0, describe(from_file)
+        assert from_env.returncode == 0, describe(from_env)
+        for request in server.requests:
+            assert f"\r\nAuthorization: Bearer {key}\r\n" in \
+                request.decode(), request
+
+        missing = vmsctl("--api-key-file", os.path.join(tmp, "none"),
+                         "status", url=server.url)
+        assert missing.returncode == 1, describe(missing)
+        assert "cannot open API key file" in missing.stderr, \
+            describe(missing)
+
+    denied = MockRawHttpServer(response_with_body(
+        b"401 Unauthorized", b'{"error": "login required"}'))
+    try:
+        result = vmsctl("status", url=denied.url)
+    finally:
+        denied.stop()
+    assert result.returncode == 1, describe(result)
+    assert "login required (HTTP 401)" in result.stderr, describe(result)
+    assert "--api-key-file" in result.stderr, describe(result)
+    assert "Authorization" not in denied.requests[0].decode()
+
+
 if __name__ == "__main__":
     run([test_camera_lifecycle, test_error_messages, test_detect_dispatch,
-         test_malformed_responses, test_response_timeout, test_url_prefix])
+         test_malformed_responses, test_response_timeout, test_url_prefix,
+         test_api_key_header])
