@@ -252,9 +252,13 @@ static bool nn_fuse_hardswish(struct nn_model *m, struct nn_node *conv,
 
         if (n->dead || n->folded || n->n_in != 2)
             continue;
-        int other = n->in[0] == x ? n->in[1] : n->in[1] == x ? n->in[0] : -1;
+        int other;
 
-        if (other < 0)
+        if (n->in[0] == x)
+            other = n->in[1];
+        else if (n->in[1] == x)
+            other = n->in[0];
+        else
             continue;
         /* float16 weights store 1/6 as 0.16663, so any scalar is kept. */
         if (n->op == NN_OP_MUL && nn_const_scalar_any(m, other))
@@ -846,10 +850,9 @@ static bool nn_overlap_life(const struct nn_tensor *a,
 }
 
 /*
- * Place every activation tensor in one arena.  Tensors are placed largest
- * first at the lowest offset that does not overlap, in memory, any placed
- * tensor whose lifetime overlaps; a buffer is thus reused once its last
- * reader has run.
+ * Place every activation tensor in one arena, largest first, at the lowest
+ * offset free of every placed tensor whose lifetime overlaps.  A buffer is
+ * thus reused once its last reader has run.
  */
 static int nn_plan_arena(struct nn_model *m)
 {

@@ -17,10 +17,10 @@
 
 /*
  * Tolerance per element: |c - ref| <= ATOL + RTOL * max|ref| of the
- * tensor.  float32 kernels that sum in a different order than TensorFlow.js
- * (blocked GEMM, FMA, vector exp) differ by a few ulp per layer; on the
- * test images the worst error is 4.4e-5 of the tensor maximum (tower_0/wh
- * of centernet), so the bound leaves a margin of about 10x.
+ * tensor.  Kernels that sum in a different order than TensorFlow.js
+ * (blocked GEMM, FMA, vector exp) differ by a few ulp per layer.  The
+ * worst error on the test images is 4.4e-5 of the tensor maximum
+ * (centernet tower_0/wh), so the bound leaves a margin of about 10x.
  */
 #define NN_ATOL 1e-4
 #define NN_RTOL 5e-4

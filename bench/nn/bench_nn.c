@@ -1,0 +1,134 @@
+/*
+ * Benchmark of the nn runtime: ms per inference (median and p90 after
+ * warm-up) of each model for each thread count, and the achieved GFLOP/s
+ * against the peak of OpenBLAS sgemm measured in the same run.
+ *
+ * usage: bench_nn MODELS_DIR [RUNS [WARMUP [THREADS...]]]
+ * Prints one JSON object per line.
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nn/nn.h"
+
+static double bench_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int bench_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Best GFLOP/s of a square sgemm of size n over a few repetitions. */
+static double bench_sgemm_peak(int threads, int n)
+{
+    size_t sz = (size_t)n * n;
+    float *a = malloc(sz * sizeof(float)), *b = malloc(sz * sizeof(float));
+    float *c = malloc(sz * sizeof(float));
+    double best = 0;
+
+    for (size_t i = 0; i < sz; i++) {
+        a[i] = (float)(i % 7) * 0.1f;
+        b[i] = (float)(i % 5) * 0.2f;
+    }
+    openblas_set_num_threads(threads);
+    for (int r = 0; r < 6; r++) {
+        double t0 = bench_now_ms(), gf;
+
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
+                    a, n, b, n, 0.0f, c, n);
+        gf = 2.0 * n * n * (double)n / ((bench_now_ms() - t0) * 1e6);
+        if (r > 0 && gf > best)
+            best = gf;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return best;
+}
+
+int main(int argc, char **argv)
+{
+    const char *models[2] = {"centernet", "nanodet"};
+    int runs = argc > 2 ? atoi(argv[2]) : 20;
+    int warmup = argc > 3 ? atoi(argv[3]) : 3;
+    int threads[8] = {1, 2}, n_threads = 2;
+    double peak[8];
+    char err[1024], path[4096];
+
+    if (argc < 2 || runs < 1 || warmup < 0) {
+        fprintf(stderr, "usage: bench_nn MODELS_DIR [RUNS [WARMUP "
+                "[THREADS...]]]\n");
+        return 2;
+    }
+    if (argc > 4) {
+        n_threads = 0;
+        for (int i = 4; i < argc && n_threads < 8; i++)
+            threads[n_threads++] = atoi(argv[i]) > 0 ? atoi(argv[i]) : 1;
+    }
+    for (int t = 0; t < n_threads; t++) {
+        peak[t] = bench_sgemm_peak(threads[t], 1024);
+        printf("{\"what\":\"sgemm_peak\",\"threads\":%d,\"size\":1024,"
+               "\"gflops\":%.1f}\n", threads[t], peak[t]);
+    }
+    for (int k = 0; k < 2; k++) {
+        struct nn_options opt = {.threads = 1};
+        nn_model *m;
+
+        snprintf(path, sizeof(path), "%s/%s/%s.json", argv[1], models[k],
+                 models[k]);
+        if (nn_model_open(path, &opt, &m, err, sizeof(err)) < 0) {
+            fprintf(stderr, "bench_nn: %s\n", err);
+            return 1;
+        }
+        struct nn_tensor_info in;
+
+        nn_model_input(m, 0, &in);
+        srand(42);
+        for (int64_t i = 0; i < in.count; i++)
+            ((float *)in.data)[i] = (float)rand() / RAND_MAX *
+                                    (k == 0 ? 255.0f : 1.0f);
+        for (int t = 0; t < n_threads; t++) {
+            double *ms = calloc((size_t)runs, sizeof(double));
+
+            nn_model_set_threads(m, threads[t]);
+            for (int r = 0; r < warmup + runs; r++) {
+                double t0 = bench_now_ms();
+
+                if (nn_model_run(m, err, sizeof(err)) < 0) {
+                    fprintf(stderr, "bench_nn: %s\n", err);
+                    return 1;
+                }
+                if (r >= warmup)
+                    ms[r - warmup] = bench_now_ms() - t0;
+            }
+            qsort(ms, (size_t)runs, sizeof(double), bench_cmp);
+            double med = ms[(runs - 1) / 2];
+            int i90 = (runs * 9 + 9) / 10 - 1;
+            double p90 = ms[i90 < runs ? i90 : runs - 1];
+            double gf = nn_model_flops(m) / (med * 1e6);
+
+            printf("{\"what\":\"model\",\"model\":\"%s\",\"threads\":%d,"
+                   "\"runs\":%d,\"median_ms\":%.1f,\"p90_ms\":%.1f,"
+                   "\"gflop\":%.2f,\"gflops\":%.1f,"
+                   "\"sgemm_peak_gflops\":%.1f,\"percent_of_peak\":%.0f}\n",
+                   models[k], threads[t], runs, med, p90,
+                   nn_model_flops(m) / 1e9, gf, peak[t],
+                   100.0 * gf / peak[t]);
+            fflush(stdout);
+            free(ms);
+        }
+        nn_model_free(m);
+    }
+    return 0;
+}
