@@ -20,7 +20,10 @@ void vmsctl_error(const char *command, const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "vmsctl %s: ", command);
+    if (command)
+        fprintf(stderr, "vmsctl %s: ", command);
+    else
+        fputs("vmsctl: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);

@@ -26,7 +26,8 @@ int vmsctl_recordings_main(const vmsctl_client_t *client, int argc,
                            char **argv);
 int vmsctl_status_main(const vmsctl_client_t *client, int argc, char **argv);
 
-/* Prints "vmsctl COMMAND: " and the formatted message to stderr. */
+/* Prints "vmsctl COMMAND: ", or "vmsctl: " when command is NULL, and
+ * the formatted message to stderr. */
 void vmsctl_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -182,7 +182,7 @@ int main(int argc, char **argv)
             fputs(main_usage, stdout);
             return VMSCTL_EXIT_OK;
         default:
-            return vmsctl_option_error("options", opt, argv, main_usage);
+            return vmsctl_option_error(NULL, opt, argv, main_usage);
         }
     }
     if (optind >= argc) {
@@ -203,7 +203,7 @@ int main(int argc, char **argv)
         return VMSCTL_EXIT_USAGE;
     }
     if (api_key_file) {
-        if (vmsctl_secret_read("options", "API key", api_key_file, api_key,
+        if (vmsctl_secret_read(NULL, "API key", api_key_file, api_key,
                                sizeof(api_key)) < 0)
             return VMSCTL_EXIT_FAILURE;
         client.api_key = api_key;

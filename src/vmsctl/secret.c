@@ -34,8 +34,8 @@ static int secret_check(const char *command, const char *what,
     return 0;
 }
 
-/* Reads all of fd, up to cap - 1 bytes, into buf; -EFBIG if there is
- * more. */
+/* Reads all of fd, up to cap - 1 bytes, into buf. Returns -EFBIG if
+ * there is more. */
 static int secret_read_all(int fd, char *buf, size_t cap, size_t *out_len)
 {
     size_t len = 0;
@@ -72,10 +72,7 @@ static int secret_prompt(const char *command, const char *what, char *buf,
     int restore = tcgetattr(STDIN_FILENO, &saved) == 0;
     int rc = 0;
 
-    fprintf(stderr, "%c%s: ", what[0] >= 'a' && what[0] <= 'z'
-                                  ? what[0] - 'a' + 'A'
-                                  : what[0],
-            what + 1);
+    fprintf(stderr, "Enter the %s: ", what);
     fflush(stderr);
     if (restore) {
         quiet = saved;
