@@ -115,7 +115,8 @@ static void test_real_model(const char *models)
     json = read_all(path, &jlen);
     snprintf(path, sizeof(path), "%s/centernet/centernet.bin", models);
     bin = read_all(path, &blen);
-    CHECK(json && bin, "cannot read the installed centernet model");
+    CHECK(json != NULL, "cannot read the installed centernet.json");
+    CHECK(bin != NULL, "cannot read the installed centernet.bin");
     if (!json || !bin)
         return;
 
@@ -230,7 +231,9 @@ static void test_hashes(const char *models, const char *work)
         snprintf(src, sizeof(src), "%s/centernet/%s", models, f);
         data = read_all(src, &len);
         snprintf(dst, sizeof(dst), "%s/centernet/%s", work, f);
-        CHECK(data && write_all(dst, data, len) == 0, "copy %s", f);
+        CHECK(data != NULL, "cannot read %s", src);
+        if (data)
+            CHECK(write_all(dst, data, len) == 0, "cannot write %s", dst);
         free(data);
     }
     /* The committed manifest accepts the copy. */
