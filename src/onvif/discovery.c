@@ -224,10 +224,11 @@ int onvif_parse_discovery(const char *xml, size_t len, int *kind,
         *kind = 2;
         m = first;
     } else {
+        rc = onvif_fail(err, -EPROTO, "WS-Discovery message: expected "
+                        "ProbeMatches, Hello or Bye, found '%s'",
+                        first ? (const char *)first->name : "nothing");
         xmlFreeDoc(doc);
-        return onvif_fail(err, -EPROTO, "WS-Discovery message: expected "
-                          "ProbeMatches, Hello or Bye, found '%s'",
-                          first ? (const char *)first->name : "nothing");
+        return rc;
     }
     for (; m != NULL && n < 64;
          m = *kind == 0 ? onvif_xml_next(m, ONVIF_NS_WSDD, "ProbeMatch")

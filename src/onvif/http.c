@@ -739,13 +739,30 @@ int onvif_http_digest(const char *challenge, const char *method,
                       const char *uri, const char *user,
                       const char *password, char **out, onvif_err_t *err)
 {
+    unsigned char rnd[16];
+    char cnonce[33];
+    int i;
+
+    *out = NULL;
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        return onvif_fail(err, -EIO, "no random bytes for the cnonce");
+    for (i = 0; i < 16; i++)
+        sprintf(cnonce + 2 * i, "%02x", rnd[i]);
+    return onvif_http_digest_cnonce(challenge, method, uri, user, password,
+                                    cnonce, out, err);
+}
+
+int onvif_http_digest_cnonce(const char *challenge, const char *method,
+                             const char *uri, const char *user,
+                             const char *password, const char *cnonce,
+                             char **out, onvif_err_t *err)
+{
     char realm[256], nonce[256], opaque[256], qop[64], algo[32];
     char ha1[2 * EVP_MAX_MD_SIZE + 1], ha2[sizeof(ha1)], resp[sizeof(ha1)];
-    char cnonce[33], *tmp = NULL;
-    unsigned char rnd[16];
+    char *tmp = NULL;
     const EVP_MD *md = EVP_md5();
     bool use_qop;
-    int i, n;
+    int n;
 
     *out = NULL;
     if (!onvif_digest_param(challenge, "realm", realm, sizeof(realm)) ||
@@ -761,10 +778,6 @@ int onvif_http_digest(const char *challenge, const char *method,
         return onvif_fail(err, -EOPNOTSUPP, "Digest algorithm '%s' is not "
                           "supported (MD5 and SHA-256 are)", algo);
     use_qop = strstr(qop, "auth") != NULL;
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-        return onvif_fail(err, -EIO, "no random bytes for the cnonce");
-    for (i = 0; i < 16; i++)
-        sprintf(cnonce + 2 * i, "%02x", rnd[i]);
 
     if (asprintf(&tmp, "%s:%s:%s", user, realm, password ? password : "")
         < 0)

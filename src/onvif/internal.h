@@ -205,6 +205,12 @@ int onvif_http_digest(const char *challenge, const char *method,
                       const char *uri, const char *user,
                       const char *password, char **out, onvif_err_t *err);
 
+/* Same with a given client nonce, for test vectors. */
+int onvif_http_digest_cnonce(const char *challenge, const char *method,
+                             const char *uri, const char *user,
+                             const char *password, const char *cnonce,
+                             char **out, onvif_err_t *err);
+
 /* ---- SOAP ----------------------------------------------------------- */
 
 /* Builds the WS-Security header for a UsernameToken with

@@ -47,7 +47,7 @@ static int onvif_parse_open(const char *xml, size_t len,
     snprintf(names, sizeof(names), "%s", expected);
     for (name = strtok_r(names, "|", &save); name != NULL;
          name = strtok_r(NULL, "|", &save)) {
-        if (strcmp((const char *)first->name, name) == 0) {
+        if (onvif_xml_is(first, ONVIF_NS_ANY, name)) {
             *resp = first;
             return 0;
         }

@@ -157,9 +157,17 @@ static bool onvif_xml_ns_match(const xmlNs *ns, onvif_ns_t family)
 
 bool onvif_xml_is(const xmlNode *node, onvif_ns_t ns, const char *local)
 {
-    return node != NULL && node->type == XML_ELEMENT_NODE &&
-           strcmp((const char *)node->name, local) == 0 &&
-           onvif_xml_ns_match(node->ns, ns);
+    const char *name, *colon;
+
+    if (node == NULL || node->type != XML_ELEMENT_NODE)
+        return false;
+    name = (const char *)node->name;
+
+    /* libxml2 keeps an undeclared prefix in the name ("tt:Uri") and
+     * leaves ns NULL; such elements match by their local part. */
+    if (node->ns == NULL && (colon = strchr(name, ':')) != NULL)
+        name = colon + 1;
+    return strcmp(name, local) == 0 && onvif_xml_ns_match(node->ns, ns);
 }
 
 xmlNode *onvif_xml_child(const xmlNode *parent, onvif_ns_t ns,
