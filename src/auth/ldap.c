@@ -16,10 +16,14 @@
 
 #include <errno.h>
 #include <ldap.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define AUTH_LDAP_DN_MAX 1024
 #define AUTH_LDAP_GROUPS_MAX 256
@@ -111,6 +115,47 @@ static int auth_ldap_errno(int rc)
     }
 }
 
+/* Returns 1 if a TCP connection to the host and port of uri succeeds
+ * within timeout_ms. libldap reports a failed TLS handshake like an
+ * unreachable server; this tells the two apart. */
+static int auth_ldap_tcp_reachable(const char *uri, int timeout_ms)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    LDAPURLDesc *url = NULL;
+    char port[16];
+    int ok = 0;
+
+    if (ldap_url_parse(uri, &url) != LDAP_URL_SUCCESS)
+        return 0;
+    snprintf(port, sizeof(port), "%d", url->lud_port);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    if (url->lud_host &&
+        getaddrinfo(url->lud_host, port, &hints, &ai) == 0) {
+        for (struct addrinfo *a = ai; a && !ok; a = a->ai_next) {
+            int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK |
+                                              SOCK_CLOEXEC, 0);
+            struct pollfd pfd = {fd, POLLOUT, 0};
+            int soerr = 0;
+            socklen_t len = sizeof(soerr);
+
+            if (fd < 0)
+                continue;
+            if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+                ok = 1;
+            else if (errno == EINPROGRESS &&
+                     poll(&pfd, 1, timeout_ms) == 1 &&
+                     getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+                                &len) == 0 && soerr == 0)
+                ok = 1;
+            close(fd);
+        }
+        freeaddrinfo(ai);
+    }
+    ldap_free_urldesc(url);
+    return ok;
+}
+
 /* Writes "<what> at <uri> failed: <reason> (<diagnostic>)". */
 static int auth_ldap_fail(LDAP *ld, const auth_ldap_config_t *cfg, int rc,
                           const char *what, char *err, size_t errlen)
@@ -120,7 +165,16 @@ static int auth_ldap_fail(LDAP *ld, const auth_ldap_config_t *cfg, int rc,
 
     if (ld)
         ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-    if (e == -EHOSTUNREACH)
+    if (e == -EHOSTUNREACH &&
+        auth_ldap_tcp_reachable(cfg->uri, cfg->timeout_ms > 0
+                                              ? cfg->timeout_ms : 5000)) {
+        snprintf(err, errlen,
+                 "directory %s: TLS handshake failed during %s: check "
+                 "that the CA file holds the CA that issued the "
+                 "directory's certificate and that the certificate names "
+                 "the URI's host", cfg->uri, what);
+        e = -EPROTO;
+    } else if (e == -EHOSTUNREACH)
         snprintf(err, errlen, "directory %s unreachable during %s: %s%s%s",
                  cfg->uri, what, ldap_err2string(rc),
                  diag && *diag ? ": " : "", diag && *diag ? diag : "");
@@ -238,12 +292,11 @@ static int auth_ldap_bind_service(LDAP *ld, const auth_ldap_config_t *cfg,
         return 0;
     rc = auth_ldap_bind(ld, cfg->bind_dn, cfg->bind_password);
     if (rc != LDAP_SUCCESS) {
-        auth_ldap_fail(ld, cfg, rc, "bind as the service account", err,
-                       errlen);
+        int e = auth_ldap_fail(ld, cfg, rc, "bind as the service account",
+                               err, errlen);
         /* Wrong service credentials are a configuration error, not the
          * user's wrong password. */
-        return rc == LDAP_INVALID_CREDENTIALS ? -EPROTO
-                                              : auth_ldap_errno(rc);
+        return e == -EACCES ? -EPROTO : e;
     }
     return 0;
 }
