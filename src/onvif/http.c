@@ -206,6 +206,7 @@ int onvif_http_response_parse(const char *buf, size_t len, bool eof,
     bool chunked = false;
     int major, minor, status, rc;
     const char *line, *next;
+    char status_line[64];
 
     memset(out, 0, sizeof(*out));
     hdr_end = onvif_http_header_end(buf, len);
@@ -215,8 +216,16 @@ int onvif_http_response_parse(const char *buf, size_t len, bool eof,
                               "end of the HTTP header (%zu bytes)", len);
         return -EAGAIN;
     }
-    if (hdr_end < 12 || sscanf(buf, "HTTP/%1d.%1d %3d", &major, &minor,
-                               &status) != 3 || status < 100 || status > 599)
+    /* buf is not NUL-terminated: scan a bounded copy of the line. */
+    memcpy(status_line, buf, hdr_end < sizeof(status_line) - 1
+                                 ? hdr_end
+                                 : sizeof(status_line) - 1);
+    status_line[hdr_end < sizeof(status_line) - 1 ? hdr_end
+                                                  : sizeof(status_line) - 1] =
+        '\0';
+    if (hdr_end < 12 || sscanf(status_line, "HTTP/%1d.%1d %3d", &major,
+                               &minor, &status) != 3 || status < 100 ||
+        status > 599)
         return onvif_fail(err, -EBADMSG, "invalid HTTP status line");
     out->status = status;
 

@@ -318,9 +318,9 @@ void onvif_subscription_free(onvif_subscription_t *sub);
 
 /* ---- URI rewriting --------------------------------------------------- */
 
-/* Replaces the host of uri with camera_host when the host is unusable:
- * unspecified (0.0.0.0, ::), loopback (localhost, 127.x, ::1), or a
- * private or link-local address that differs from camera_host while
+/* Replaces the host of uri with camera_host when the host differs from
+ * camera_host and is unusable: unspecified (0.0.0.0, ::), loopback
+ * (localhost, 127.x, ::1), or a private or link-local address while
  * camera_host is itself a literal address. Public addresses and names
  * are kept. *out is a new string (always set on success, freed with
  * free()); *rewritten tells the caller to log the change. */

@@ -126,10 +126,10 @@ int onvif_uri_rewrite(const char *uri, const char *camera_host, char **out,
     hostbuf[hlen] = '\0';
 
     cls = hlen == 0 ? ONVIF_HOST_UNUSABLE : onvif_host_classify(hostbuf);
-    replace = cls == ONVIF_HOST_UNUSABLE ||
+    replace = !onvif_host_equal(hostbuf, camera_host) &&
+              (cls == ONVIF_HOST_UNUSABLE ||
               (cls == ONVIF_HOST_PRIVATE &&
-               onvif_host_is_literal(camera_host) &&
-               !onvif_host_equal(hostbuf, camera_host));
+               onvif_host_is_literal(camera_host)));
     if (!replace) {
         *out = strdup(uri);
         return *out != NULL ? 0 : onvif_fail(err, -ENOMEM, "out of memory");
