@@ -179,8 +179,8 @@ static int auth_audit_write_json(const auth_audit_entry_t *e, void *ctx)
                           "hash", e->hash);
     int rc;
 
-    /* json_pack() fails on text that is not UTF-8; such a row is still
-     * exported, with the text fields replaced by their hex. */
+    /* json_pack() fails on text that is not UTF-8. Such a row is still
+     * exported, as its seq and hashes with an error field. */
     if (!o)
         o = json_pack("{s:I, s:s, s:s, s:s}", "seq", (json_int_t)e->seq,
                       "error", "row text is not UTF-8", "prev_hash",
@@ -214,8 +214,8 @@ typedef struct auth_audit_check {
     size_t errlen;
 } auth_audit_check_t;
 
-/* Checks one row against the row before it; stops the scan at the
- * first bad row. */
+/* Checks one row against the row before it. Returns 1 to stop the
+ * scan at the first bad row. */
 static int auth_audit_check_row(const auth_audit_entry_t *e, void *ctx)
 {
     auth_audit_check_t *c = ctx;

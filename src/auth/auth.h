@@ -65,21 +65,21 @@ typedef struct auth_config {
     /* Time source for sessions, lockouts, TOTP and the audit log.
      * NULL: the real-time clock. Must outlive the auth_t. */
     const vms_clock_t *clock;
-    /* argon2id cost; 0 selects AUTH_PWHASH_OPSLIMIT/MEMLIMIT. Tests
+    /* argon2id cost, 0 for AUTH_PWHASH_OPSLIMIT/MEMLIMIT. Tests
      * may use libsodium's crypto_pwhash_OPSLIMIT_MIN/MEMLIMIT_MIN. */
     unsigned long long pwhash_opslimit;
     size_t pwhash_memlimit;
-    /* Session lifetime in microseconds; 0 selects the default. */
+    /* Session lifetime in microseconds, 0 for the default. */
     int64_t session_idle_us;     /* default 30 minutes without a request */
     int64_t session_absolute_us; /* default 12 hours after login */
     /* Per-account throttle: failures that cost nothing, then a delay
      * of throttle_base_us doubled per further failure up to
-     * throttle_max_delay_us; at account_lockout failures the account is
+     * throttle_max_delay_us. At account_lockout failures the account is
      * locked for lockout_us. 0 selects the default (3, 1 s, 60 s, 10,
      * 15 minutes). */
     int account_free_failures;
     int account_lockout;
-    /* Per-source-address limits, same scheme; defaults 10 and 50. */
+    /* Per-source-address limits, same scheme, defaults 10 and 50. */
     int address_free_failures;
     int address_lockout;
     int64_t throttle_base_us;
@@ -91,7 +91,7 @@ typedef struct auth_config {
      * a writer without the key cannot forge a chain. Copied. */
     const unsigned char *audit_key;
     size_t audit_key_len; /* 16..64 bytes when audit_key is set */
-    /* Directory login; NULL: local users only. Copied. */
+    /* Directory login, NULL for local users only. Copied. */
     const auth_ldap_config_t *ldap;
 } auth_config_t;
 
@@ -117,8 +117,8 @@ int auth_store_sqlite_open(const char *path, auth_store_t **out, char *err,
                            size_t errlen);
 
 /* Uses a connection the caller already has, for example the catalog's.
- * The connection stays the caller's and must outlive the store; the
- * caller serialises its own use of db with the store's. */
+ * The connection stays the caller's and must outlive the store, and
+ * the caller serialises its own use of db with the store's. */
 int auth_store_sqlite_wrap(struct sqlite3 *db, auth_store_t **out,
                            char *err, size_t errlen);
 
@@ -154,7 +154,7 @@ int auth_role_create(auth_t *auth, const char *actor, auth_role_t *role,
 int auth_role_update(auth_t *auth, const char *actor,
                      const auth_role_t *role, char *err, size_t errlen);
 
-/* Deletes a custom role; -EBUSY while users have it. */
+/* Deletes a custom role. -EBUSY while users have it. */
 int auth_role_delete(auth_t *auth, const char *actor, int64_t id,
                      char *err, size_t errlen);
 
@@ -202,13 +202,13 @@ typedef struct auth_password_policy {
 
 int auth_password_policy_get(auth_t *auth, auth_password_policy_t *out);
 
-/* Stores a stricter policy; -EINVAL (with a message) for a value below
+/* Stores a stricter policy. -EINVAL (with a message) for a value below
  * the floor. */
 int auth_password_policy_set(auth_t *auth, const char *actor,
                              const auth_password_policy_t *policy,
                              char *err, size_t errlen);
 
-/* Checks a candidate password against the policy; -EINVAL with a
+/* Checks a candidate password against the policy. -EINVAL with a
  * message that names the rule it breaks. */
 int auth_password_check(auth_t *auth, const char *user,
                         const char *password, char *err, size_t errlen);
@@ -230,7 +230,7 @@ int auth_user_list(auth_t *auth, auth_user_t **out, size_t *n);
 
 /* Sets a new password and ends every session of the user. When
  * old_password is not NULL it must match (a user changing their own
- * password); NULL is an administrator's reset. */
+ * password). NULL is an administrator's reset. */
 int auth_user_set_password(auth_t *auth, const char *actor,
                            const char *name, const char *old_password,
                            const char *new_password, char *err,
@@ -307,7 +307,7 @@ typedef struct auth_login_result {
 /* Checks credentials with throttling and audit, and on success starts a
  * session. Returns 0 when result->status is set (including failures),
  * or a negative code for an internal error (storage, memory). err gets
- * the precise reason for the daemon's log; never show it to the client.
+ * the precise reason for the daemon's log. Never show it to the client.
  */
 int auth_login(auth_t *auth, const auth_login_request_t *req,
                auth_login_result_t *result, char *err, size_t errlen);
@@ -354,7 +354,7 @@ int auth_principal_can(const auth_principal_t *p, int64_t camera_id,
 /* Ends the session of token (logout). -ENOENT if there is none. */
 int auth_logout(auth_t *auth, const char *token, const char *source);
 
-/* Ends every session of a user; *count receives how many. */
+/* Ends every session of a user. *count receives how many. */
 int auth_sessions_revoke_user(auth_t *auth, const char *actor,
                               int64_t user_id, int *count);
 
@@ -385,8 +385,8 @@ typedef struct auth_api_key {
 
 /* Creates an API key for user with a scope (a subset of
  * AUTH_ALL_RIGHTS) and an expiry (0 for none). key receives the
- * plaintext key (AUTH_API_KEY_LEN + 1 bytes), shown once; only its hash
- * is stored. info->id receives the key id. */
+ * plaintext key (AUTH_API_KEY_LEN + 1 bytes) to show once. Only its
+ * hash is stored. info->id receives the key id. */
 int auth_api_key_create(auth_t *auth, const char *actor, const char *user,
                         const char *name, uint32_t scope,
                         int64_t expires_us, char *key, size_t len,
@@ -423,12 +423,13 @@ int auth_totp_confirm(auth_t *auth, const char *user, const char *code,
 int auth_totp_disable(auth_t *auth, const char *actor, const char *user);
 
 /* Computes the RFC 6238 code of key at unix time t_s with a 30 s step.
- * digest is "SHA1", "SHA256" or "SHA512"; digits 6 to 8. */
+ * digest is "SHA1", "SHA256" or "SHA512", digits 6 to 8. */
 int auth_totp_code(const unsigned char *key, size_t keylen, int64_t t_s,
                    const char *digest, int digits, char *out, size_t len);
 
 /* RFC 4648 base32 without padding. Decode ignores case, spaces and
- * '=' padding; -EINVAL names the first bad character. */
+ * '=' padding. -EINVAL for a character outside the alphabet, -ENOSPC
+ * when out is too small. */
 int auth_base32_encode(const unsigned char *in, size_t n, char *out,
                        size_t len);
 int auth_base32_decode(const char *in, unsigned char *out, size_t len,
@@ -458,7 +459,7 @@ typedef struct auth_route {
     int enrolment;        /* allowed before a required TOTP enrolment */
 } auth_route_t;
 
-/* The decision of auth_check(); values are the HTTP status to send. */
+/* The decision of auth_check(). Values are the HTTP status to send. */
 typedef enum auth_decision {
     AUTH_ALLOW = 0,
     AUTH_UNAUTHORIZED = 401, /* no valid credential */

@@ -30,7 +30,7 @@ typedef struct auth_ldap_config {
      * "uid=%s,ou=people,dc=example,dc=org", or for Active Directory
      * "%s@example.org". NULL: search for the DN instead. */
     const char *user_dn_template;
-    /* Service account for the search and the group lookup; NULL binds
+    /* Service account for the search and the group lookup. NULL binds
      * anonymously for them. */
     const char *bind_dn;
     const char *bind_password;

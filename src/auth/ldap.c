@@ -117,7 +117,7 @@ static int auth_ldap_errno(int rc)
 
 /* Returns 1 if a TCP connection to the host and port of uri succeeds
  * within timeout_ms. libldap reports a failed TLS handshake like an
- * unreachable server; this tells the two apart. */
+ * unreachable server, so this probe distinguishes the two. */
 static int auth_ldap_tcp_reachable(const char *uri, int timeout_ms)
 {
     struct addrinfo hints = {0}, *ai = NULL;
@@ -271,7 +271,7 @@ static int auth_ldap_connect(const auth_ldap_config_t *cfg, LDAP **out,
     return 0;
 }
 
-/* Simple bind; an empty password never reaches the directory. */
+/* Performs a simple bind as dn with password. */
 static int auth_ldap_bind(LDAP *ld, const char *dn, const char *password)
 {
     struct berval cred;
@@ -514,7 +514,7 @@ done:
 
 /* ---- Configuration copies --------------------------------------------- */
 
-/* Duplicates s into *dst; NULL stays NULL. Returns 0 or -ENOMEM. */
+/* Duplicates s into *dst (NULL stays NULL). Returns 0 or -ENOMEM. */
 static int auth_ldap_strdup(const char *s, const char **dst)
 {
     *dst = NULL;

@@ -4,9 +4,9 @@
  *
  * Throttling counts failures per account name (whether or not the
  * account exists) and per source address. Below the free limit a
- * failure costs nothing; above it the next attempt must wait a delay
- * that doubles with each failure up to a cap; at the lockout limit the
- * key is locked for the lockout time. An attempt inside a delay or a
+ * failure costs nothing. Above it the next attempt must wait a delay
+ * that doubles with each failure up to a cap, and at the lockout limit
+ * the key is locked for the lockout time. An attempt inside a delay or a
  * lock is rejected before any password is checked. A success clears the
  * account's counter but not the address's, so one valid account cannot
  * reset an address that is guessing others. Failures older than the
@@ -54,7 +54,7 @@ static int64_t auth_throttle_wait(const auth_t *auth,
                : 0;
 }
 
-/* Counts one failure for a key; locks it at the lockout limit. */
+/* Counts one failure for a key and locks it at the lockout limit. */
 static void auth_throttle_fail(auth_t *auth, const char *kind,
                                const char *key, int lockout, int64_t now)
 {
@@ -272,7 +272,7 @@ int auth_login(auth_t *auth, const auth_login_request_t *req,
     auth_account_key(req->username, account, sizeof(account));
 
     /* The attempt counts as a failure before it is checked, so that
-     * parallel attempts cannot all pass the throttle at once; it is
+     * parallel attempts cannot all pass the throttle at once. It is
      * taken back below if it did not fail. */
     now = auth_now(auth);
     pthread_mutex_lock(&auth->throttle_lock);

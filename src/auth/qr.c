@@ -1,6 +1,6 @@
 /*
  * QR codes for TOTP enrolment, rendered locally as SVG so that the
- * secret never leaves the site. Encoding is libqrencode's; this file
+ * secret never leaves the site. libqrencode encodes, and this file
  * only draws the modules.
  */
 #include "auth/internal.h"

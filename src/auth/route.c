@@ -24,8 +24,8 @@ const auth_route_t auth_routes[] = {
     {"POST", "/api/v1/auth/login", AUTH_ACCESS_PUBLIC, 0, 1},
     {"POST", "/api/v1/auth/setup", AUTH_ACCESS_PUBLIC, 0, 1},
 
-    /* The signed-in user's own account; allowed during a required TOTP
-     * enrolment. */
+    /* The signed-in user's own account, also open during a required
+     * TOTP enrolment. */
     {"POST", "/api/v1/auth/logout", AUTH_ACCESS_SESSION, 0, 1},
     {"GET", "/api/v1/auth/me", AUTH_ACCESS_SESSION, 0, 1},
     {"POST", "/api/v1/auth/password", AUTH_ACCESS_SESSION, 0, 1},
@@ -48,7 +48,7 @@ const auth_route_t auth_routes[] = {
     {"GET", "/api/v1/cameras/{id}/live", CAM, AUTH_RIGHT_LIVE, 0},
     {"GET", "/api/v1/cameras/{id}/snapshot.jpg", CAM, AUTH_RIGHT_LIVE, 0},
     {"GET", "/api/v1/cameras/{id}/recordings", CAM, AUTH_RIGHT_PLAYBACK, 0},
-    /* Watching a range needs playback; a user with only the export
+    /* Watching a range needs playback, and a user with only the export
      * right may download it too. */
     {"GET", "/api/v1/cameras/{id}/playback.mp4", CAM,
      AUTH_RIGHT_PLAYBACK | AUTH_RIGHT_EXPORT, 0},

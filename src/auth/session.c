@@ -4,7 +4,7 @@
  * A session token and an API key are 32 random bytes in base64url. Only
  * their SHA-256 is stored, so a copy of the database does not let
  * anyone sign in. A session ends at the first of: its idle timeout (no
- * request for idle_us; checked with a precision of AUTH_TOUCH_US), its
+ * request for idle_us, checked with a precision of AUTH_TOUCH_US), its
  * absolute timeout, a logout, a password change or the user being
  * disabled or deleted. An API key ends at its expiry or revocation and
  * never grants more than its owner's role.

@@ -1,9 +1,10 @@
 /*
  * The storage interface of the security module. A backend (SQLite
- * today, PostgreSQL later) fills one const auth_store_ops_t; auth.c
- * calls only these functions. Every operation is atomic on its own;
- * sequences that must be atomic together (the audit append) are one
- * operation. Backends serialise calls on their connection.
+ * today, PostgreSQL later) fills one const auth_store_ops_t, and the
+ * rest of the module calls only these functions. Every operation is
+ * atomic on its own, and a sequence that must be atomic as a whole (the
+ * audit append) is one operation. Backends serialise calls on their
+ * connection.
  *
  * Lists return malloc'd arrays (NULL when n is 0) that the caller
  * frees. Lookups return -ENOENT when nothing matches.
@@ -95,7 +96,7 @@ typedef struct auth_store_ops {
     /* Lists unused code hashes with their ids. */
     int (*recovery_list)(auth_store_t *s, int64_t user_id, int64_t **ids,
                          char (**hashes)[AUTH_PWHASH_MAX], size_t *n);
-    /* Marks a code used; -EALREADY if it already was. */
+    /* Marks a code used. -EALREADY if it already was. */
     int (*recovery_use)(auth_store_t *s, int64_t id, int64_t now_us);
 
     int (*throttle_get)(auth_store_t *s, const char *kind, const char *key,
@@ -126,8 +127,8 @@ typedef struct auth_store_ops {
     int (*audit_head)(auth_store_t *s, char *head, size_t len);
 } auth_store_ops_t;
 
-/* The common part of every backend; each backend's struct begins with
- * it. */
+/* The common part of every backend. Each backend's struct begins
+ * with it. */
 struct auth_store {
     const auth_store_ops_t *ops;
 };

@@ -215,7 +215,7 @@ static void auth_sqlite_text(sqlite3_stmt *st, int col, char *out,
     snprintf(out, len, "%s", t ? (const char *)t : "");
 }
 
-/* Grows a list by one element of size bytes; returns the new slot. */
+/* Grows a list by one zeroed element of size bytes and returns it. */
 static void *auth_sqlite_grow(void **list, size_t *n, size_t *cap,
                               size_t size)
 {
@@ -1391,7 +1391,7 @@ int auth_store_sqlite_open(const char *path, auth_store_t **out, char *err,
         return auth_sqlite_errno(rc);
     }
     /* Another connection (the catalog's) may hold the write lock for a
-     * moment; wait for it instead of failing. */
+     * moment, so wait for it instead of failing. */
     sqlite3_busy_timeout(db, 5000);
     sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
     sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);

@@ -1,9 +1,9 @@
 /*
  * TLS material for the daemon, behind `vmsctl tls init`: a local CA and
  * a server certificate signed by it, or a certificate and key issued by
- * the site's own CA, checked before use. Files are PEM; private keys are
- * written with mode 0600, every file through a temporary file, fsync and
- * rename, so a crash leaves the old file or the new one.
+ * the site's own CA, checked before use. Files are PEM. Private keys
+ * are written with mode 0600, and every file goes through a temporary
+ * file, fsync and rename, so a crash leaves the old file or the new one.
  */
 #ifndef VMS_AUTH_TLS_H
 #define VMS_AUTH_TLS_H

@@ -8,7 +8,7 @@
  * raises the user's last accepted step atomically, so a code that was
  * seen (or an older one) is rejected even from a parallel request.
  * Recovery codes carry 80 random bits, so a fast keyed hash (BLAKE2b)
- * is enough to store them; each can be used once.
+ * is enough to store them. Each can be used once.
  */
 #include "auth/internal.h"
 

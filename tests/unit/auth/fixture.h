@@ -121,7 +121,8 @@ static inline int64_t fixture_user(fixture_t *f, const char *name,
     return u.id;
 }
 
-/* Logs in and returns the status; token (may be NULL) gets the token. */
+/* Logs in and returns the status. token (may be NULL) receives the
+ * session token. */
 static inline auth_login_status_t fixture_login(fixture_t *f,
                                                 const char *name,
                                                 const char *password,

@@ -34,7 +34,7 @@ static void audit_fill(fixture_t *f, int n)
     }
 }
 
-/* Returns auth_audit_verify()'s result; *bad gets the first bad seq. */
+/* Runs auth_audit_verify(). *bad receives the first bad seq. */
 static int audit_verify(fixture_t *f, int64_t *count, int64_t *bad)
 {
     return auth_audit_verify(f->auth, count, bad, f->err, sizeof(f->err));

@@ -466,7 +466,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(ldap_escaping),
     };
 
-    /* One slapd for the whole program; tests reach it through
+    /* One slapd serves the whole program. Tests reach it through
      * dir_state. */
     return UNIT_RUN("auth ldap", tests, dir_setup, dir_teardown, argc,
                     argv);

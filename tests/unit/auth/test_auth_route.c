@@ -1,7 +1,7 @@
 /*
  * Authorization: every route of the table without a credential, as a
  * viewer, as a user with rights on one camera only, as an
- * administrator; path matching and the CSRF Origin check.
+ * administrator. Also path matching and the CSRF Origin check.
  */
 #include "fixture.h"
 

@@ -112,7 +112,7 @@ static void session_revoked_on_disable(void **state)
     assert_int_equal(session_resolves(f, key), -EACCES);
     assert_int_equal(auth_user_set_disabled(f->auth, "root", "alice", 0,
                                             f->err, sizeof(f->err)), 0);
-    /* The session stays ended; the key works again. */
+    /* The session stays ended, but the key works again. */
     assert_int_equal(session_resolves(f, token), -EACCES);
     assert_int_equal(session_resolves(f, key), 0);
 }

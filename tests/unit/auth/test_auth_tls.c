@@ -1,6 +1,6 @@
 /*
  * TLS material: a local CA and a server certificate that `openssl
- * verify` accepts, with the names as SANs, for both key types; import
+ * verify` accepts, with the names as SANs, for both key types. Import
  * of a matching pair, and rejection of a foreign key or CA.
  */
 #include <sys/wait.h>
