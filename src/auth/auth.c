@@ -596,6 +596,8 @@ int auth_user_set_password(auth_t *auth, const char *actor,
         rc = -EPERM;
         goto done;
     }
+    /* NOTE: this check is not throttled like a login. The HTTP layer
+     * offers it only to a user already signed in as this user. */
     if (old_password && auth_password_verify(row.pwhash, old_password) < 0) {
         snprintf(err, errlen, "the current password is wrong");
         rc = -EACCES;

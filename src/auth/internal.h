@@ -31,6 +31,7 @@ struct auth {
     char dummy_hash[AUTH_PWHASH_MAX];
     /* Serialises the read-modify-write of throttle rows. */
     pthread_mutex_t throttle_lock;
+    int64_t throttle_purged_us; /* last sweep of old throttle rows */
 };
 
 static inline int64_t auth_now(const auth_t *auth)

@@ -400,6 +400,8 @@ static int auth_ldap_groups(LDAP *ld, const auth_ldap_config_t *cfg,
         return 0;
     }
 
+    /* NOTE: the slapd test covers the group search above, not this
+     * memberOf read, because memberOf needs slapd's memberof overlay. */
     rc = ldap_search_ext_s(ld, user_dn, LDAP_SCOPE_BASE, "(objectClass=*)",
                            member_of, 0, NULL, NULL, NULL, 1, &res);
     if (rc != LDAP_SUCCESS) {

@@ -276,6 +276,12 @@ int auth_login(auth_t *auth, const auth_login_request_t *req,
      * taken back below if it did not fail. */
     now = auth_now(auth);
     pthread_mutex_lock(&auth->throttle_lock);
+    /* Rows of names tried once stay until swept: without the sweep a
+     * spray of random names would grow the table without bound. */
+    if (now - auth->throttle_purged_us >= 60 * 1000000LL) {
+        auth->ops->throttle_purge(auth->store, now - auth->lockout_us);
+        auth->throttle_purged_us = now;
+    }
     wait = auth_throttle_check(auth, account, source, now);
     if (wait == 0) {
         auth_throttle_fail(auth, AUTH_KIND_ACCOUNT, account,

@@ -105,6 +105,9 @@ typedef struct auth_store_ops {
                         const auth_throttle_row_t *row);
     int (*throttle_clear)(auth_store_t *s, const char *kind,
                           const char *key);
+    /* Deletes rows whose last failure and lock both ended before
+     * before_us. */
+    int (*throttle_purge)(auth_store_t *s, int64_t before_us);
 
     int (*setting_get)(auth_store_t *s, const char *key, char *value,
                        size_t len);

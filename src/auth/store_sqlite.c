@@ -1101,6 +1101,19 @@ static int auth_sqlite_throttle_clear(auth_store_t *base, const char *kind,
     return rc;
 }
 
+static int auth_sqlite_throttle_purge(auth_store_t *base, int64_t before_us)
+{
+    auth_sqlite_t *s = AUTH_SQLITE(base);
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    rc = auth_sqlite_exec(s, NULL, "DELETE FROM auth_throttle WHERE "
+                          "last_failure_us < ?1 AND locked_until_us < ?1",
+                          "i", before_us);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 static int auth_sqlite_setting_get(auth_store_t *base, const char *key,
                                    char *value, size_t len)
 {
@@ -1341,6 +1354,7 @@ static const auth_store_ops_t auth_sqlite_ops = {
     .throttle_get = auth_sqlite_throttle_get,
     .throttle_put = auth_sqlite_throttle_put,
     .throttle_clear = auth_sqlite_throttle_clear,
+    .throttle_purge = auth_sqlite_throttle_purge,
     .setting_get = auth_sqlite_setting_get,
     .setting_put = auth_sqlite_setting_put,
     .audit_append = auth_sqlite_audit_append,

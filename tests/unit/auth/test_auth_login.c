@@ -3,6 +3,7 @@
  * per account and per address with an injected clock, the password
  * policy, the first administrator and the audit of it all.
  */
+#include <sqlite3.h>
 #include <time.h>
 
 #include "fixture.h"
@@ -244,6 +245,40 @@ static void lockout_unknown_user_alike(void **state)
     assert_true(unknown.retry_after_us > 14 * MINUTE);
 }
 
+/* Returns the number of rows in auth_throttle. */
+static int throttle_rows(fixture_t *f)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM "
+                                        "auth_throttle", -1, &st, NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void throttle_rows_swept(void **state)
+{
+    fixture_t *f = *state;
+
+    for (int i = 0; i < 5; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "spray%d", i);
+        fail_once(f, name, "10.9.0.1");
+    }
+    /* Five account rows and one address row. */
+    assert_int_equal(throttle_rows(f), 6);
+    f->now_us += 16 * MINUTE;
+    fail_once(f, "late", "10.9.0.2");
+    assert_int_equal(throttle_rows(f), 2);
+}
+
 static void password_policy_rules(void **state)
 {
     fixture_t *f = *state;
@@ -372,6 +407,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(lockout_address_across_accounts,
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(lockout_unknown_user_alike,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(throttle_rows_swept,
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(password_policy_rules,
                                         fixture_setup, fixture_teardown),
