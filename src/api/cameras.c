@@ -60,6 +60,13 @@ static json_t *api_camera_json(api_server_t *srv, const catalog_camera_t *c)
         "transport", c->transport, "enabled", c->enabled);
     json_t *streams = json_object();
 
+    if (obj) {
+        json_object_set_new(obj, "retention_days",
+                            json_integer(c->retention_days));
+        json_object_set_new(obj, "retention_bytes",
+                            json_integer(c->retention_bytes));
+    }
+
     if (!obj || !streams) {
         json_decref(obj);
         json_decref(streams);
@@ -218,13 +225,30 @@ static int api_camera_from_json(json_t *obj, catalog_camera_t *cam,
             }
             cam->enabled = json_is_true(v);
             rc = 0;
+        } else if (strcmp(key, "retention_days") == 0 ||
+                   strcmp(key, "retention_bytes") == 0) {
+            json_int_t limit = json_integer_value(v);
+            if (!json_is_integer(v) || limit < 0 ||
+                (key[10] == 'd' && limit > 36500)) {
+                snprintf(err, errlen,
+                         "invalid %s: expected a whole number, 0 for no "
+                         "limit%s",
+                         key, key[10] == 'd' ? ", at most 36500" : "");
+                return -EINVAL;
+            }
+            if (key[10] == 'd')
+                cam->retention_days = (int)limit;
+            else
+                cam->retention_bytes = limit;
+            rc = 0;
         } else if (strcmp(key, "id") == 0 || strcmp(key, "streams") == 0 ||
                    strcmp(key, "password_set") == 0) {
             continue; /* read-only fields echoed back by clients */
         } else {
             snprintf(err, errlen,
                      "unknown field '%s': expected name, main_url, sub_url, "
-                     "username, password, transport or enabled",
+                     "username, password, transport, enabled, "
+                     "retention_days or retention_bytes",
                      key);
             return -EINVAL;
         }
@@ -390,11 +414,14 @@ int api_route_cameras(api_conn_t *c, const char *rest)
         return api_playback(c, id);
     if (strcmp(sub, "snapshot.jpg") == 0)
         return api_snapshot(c, id);
+    if (strcmp(sub, "verify") == 0)
+        return api_verify(c, id);
     if (strcmp(sub, "live") == 0)
         return api_respond_error(c, 426,
                                  "live video needs a WebSocket upgrade");
     return api_respond_error(c, 404,
                              "unknown camera resource '%s': expected "
-                             "recordings, playback.mp4, snapshot.jpg or live",
+                             "recordings, playback.mp4, snapshot.jpg, verify "
+                             "or live",
                              sub);
 }

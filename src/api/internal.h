@@ -105,6 +105,9 @@ int api_route_status(api_conn_t *c);
 int api_recordings_list(api_conn_t *c, int64_t camera_id);
 int api_playback(api_conn_t *c, int64_t camera_id);
 int api_snapshot(api_conn_t *c, int64_t camera_id);
+int api_verify(api_conn_t *c, int64_t camera_id);
+int api_route_storage(api_conn_t *c);
+int api_route_holds(api_conn_t *c, const char *rest);
 
 /* Playback export jobs (recordings.c). */
 void api_export_poll(api_server_t *srv);

@@ -356,6 +356,11 @@ static int api_dispatch(api_conn_t *c)
         return api_route_cameras(c, path + 15);
     if (strcmp(path, "/api/v1/status") == 0)
         return api_route_status(c);
+    if (strcmp(path, "/api/v1/storage") == 0)
+        return api_route_storage(c);
+    if (strncmp(path, "/api/v1/holds", 13) == 0 &&
+        (path[13] == '\0' || path[13] == '/'))
+        return api_route_holds(c, path + 13);
     if (strncmp(path, "/api/", 5) == 0)
         return api_respond_error(c, 404,
                                  "unknown API path %s: see docs/api.yaml",

@@ -75,6 +75,8 @@ typedef struct catalog_usage {
     int64_t newest_us;     /* end of the newest recording, 0 if none */
     int64_t bytes_hour;    /* bytes of recordings that end after since_hour */
     int64_t bytes_day;     /* same for since_day */
+    int64_t duration_hour_us; /* recorded time of those recordings */
+    int64_t duration_day_us;
 } catalog_usage_t;
 
 /* Opens (creating if needed) the SQLite catalog at path and migrates

@@ -749,7 +749,9 @@ int catalog_usage(catalog_t *cat, int64_t camera_id, const char *volume,
         "SELECT COALESCE(SUM(bytes), 0), COUNT(*), COALESCE(MIN(start_us), 0),"
         " COALESCE(MAX(end_us), 0),"
         " COALESCE(SUM(CASE WHEN end_us > ?3 THEN bytes END), 0),"
-        " COALESCE(SUM(CASE WHEN end_us > ?4 THEN bytes END), 0)"
+        " COALESCE(SUM(CASE WHEN end_us > ?4 THEN bytes END), 0),"
+        " COALESCE(SUM(CASE WHEN end_us > ?3 THEN end_us - start_us END), 0),"
+        " COALESCE(SUM(CASE WHEN end_us > ?4 THEN end_us - start_us END), 0)"
         " FROM recordings WHERE state = 0 AND (?1 = 0 OR camera_id = ?1)"
         " AND (?2 IS NULL OR volume = ?2)",
         -1, &st, NULL);
@@ -769,6 +771,8 @@ int catalog_usage(catalog_t *cat, int64_t camera_id, const char *volume,
             out->newest_us = sqlite3_column_int64(st, 3);
             out->bytes_hour = sqlite3_column_int64(st, 4);
             out->bytes_day = sqlite3_column_int64(st, 5);
+            out->duration_hour_us = sqlite3_column_int64(st, 6);
+            out->duration_day_us = sqlite3_column_int64(st, 7);
             rc = SQLITE_OK;
         }
     }

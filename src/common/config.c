@@ -236,6 +236,19 @@ int vms_config_parse(vms_config_t *cfg, const char *text, size_t len,
     return 0;
 }
 
+/* Checks rules that span several keys. */
+static int config_check(const vms_config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->volume_low_percent >= cfg->volume_high_percent) {
+        snprintf(err, errlen,
+                 "volume_low_percent (%d) must be below volume_high_percent "
+                 "(%d)",
+                 cfg->volume_low_percent, cfg->volume_high_percent);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int vms_config_load(vms_config_t *cfg, const char *path, char *err,
                     size_t errlen)
 {
@@ -276,6 +289,8 @@ int vms_config_load(vms_config_t *cfg, const char *path, char *err,
             break;
     }
     rc = vms_config_parse(cfg, text, len, err, errlen);
+    if (rc == 0)
+        rc = config_check(cfg, err, errlen);
 out:
     free(text);
     fclose(f);

@@ -94,7 +94,6 @@ void vms_log_redact_url(const char *url, char *out, size_t out_len)
     const char *scheme_end;
     const char *authority;
     const char *at;
-    const char *slash;
 
     if (out_len == 0)
         return;
@@ -104,12 +103,17 @@ void vms_log_redact_url(const char *url, char *out, size_t out_len)
     }
     scheme_end = strstr(url, "://");
     authority = scheme_end ? scheme_end + 3 : url;
-    slash = strchr(authority, '/');
-    if (!slash)
-        slash = authority + strlen(authority);
-    /* The last '@' of the authority ends the credentials, because a
-     * password may contain an unescaped '@'. */
-    at = memrchr(authority, '@', (size_t)(slash - authority));
+    /* Everything up to the last '@' is masked, because a password may
+     * contain an unescaped '@' or '/'. An '@' after a '/' is taken for
+     * part of the path only when no ':' precedes that '/', that is when
+     * there cannot be a password; otherwise masking part of a path is
+     * the safe mistake. */
+    at = strrchr(authority, '@');
+    if (at) {
+        const char *slash = memchr(authority, '/', (size_t)(at - authority));
+        if (slash && !memchr(authority, ':', (size_t)(slash - authority)))
+            at = NULL;
+    }
     if (!at) {
         snprintf(out, out_len, "%s", url);
         return;

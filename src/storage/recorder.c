@@ -205,11 +205,12 @@ static int recorder_open_segment(recorder_t *rec, recorder_stream_t *rs,
                              rs->path, sizeof(rs->path));
     if (rc < 0)
         return rc;
-    /* Room for about one segment at this fragment's rate, at least
-     * 16 MiB. */
+    /* Room for about one segment at this fragment's rate (two fragments
+     * a second, and a keyframe fragment is larger than most), at least
+     * 1 MiB. */
     need = (int64_t)frag->data->len * 2 * rec->segment_seconds;
-    if (need < (16 << 20))
-        need = 16 << 20;
+    if (need < (1 << 20))
+        need = 1 << 20;
     rc = volume_set_choose(rec->volumes, need, rs->volume,
                            sizeof(rs->volume));
     if (rc < 0) {

@@ -299,26 +299,20 @@ static int storage_report_cameras(storage_t *st, storage_report_t *r,
         storage_camera_report_t *c = &r->cameras[i];
         int64_t hour = r->now_us - 3600LL * 1000000;
         int64_t day = r->now_us - 86400LL * 1000000;
-        double span_hour;
-        double span_day;
 
         c->camera_id = cams[i].id;
         snprintf(c->name, sizeof(c->name), "%s", cams[i].name);
         c->retention_days = cams[i].retention_days;
         c->retention_bytes = cams[i].retention_bytes;
         catalog_usage(st->cat, cams[i].id, NULL, hour, day, &c->usage);
-        /* Average over the time actually recorded when it is shorter
-         * than the window. */
-        span_hour = c->usage.oldest_us > hour
-                        ? (double)(r->now_us - c->usage.oldest_us) / 1e6
-                        : 3600.0;
-        span_day = c->usage.oldest_us > day
-                       ? (double)(r->now_us - c->usage.oldest_us) / 1e6
-                       : 86400.0;
-        if (c->usage.segments > 0 && span_hour > 1)
-            c->bitrate_hour_bps = (double)c->usage.bytes_hour * 8 / span_hour;
-        if (c->usage.segments > 0 && span_day > 1)
-            c->bitrate_day_bps = (double)c->usage.bytes_day * 8 / span_day;
+        /* The stream's own rate: bytes over recorded time, so that gaps
+         * and deleted recordings do not dilute it. */
+        if (c->usage.duration_hour_us > 0)
+            c->bitrate_hour_bps = (double)c->usage.bytes_hour * 8e6 /
+                                  (double)c->usage.duration_hour_us;
+        if (c->usage.duration_day_us > 0)
+            c->bitrate_day_bps = (double)c->usage.bytes_day * 8e6 /
+                                 (double)c->usage.duration_day_us;
         c->held_bytes = storage_held_bytes(st->cat, cams[i].id, holds,
                                            nholds);
         total_daily += c->bitrate_day_bps / 8 * 86400;

@@ -37,10 +37,12 @@ typedef struct storage_camera_report {
     int64_t camera_id;
     char name[CATALOG_NAME_MAX];
     catalog_usage_t usage;
-    double bitrate_hour_bps;     /* average over the last hour */
-    double bitrate_day_bps;      /* average over the last day */
+    double bitrate_hour_bps;     /* bytes over recorded time, recordings
+                                    of the last hour */
+    double bitrate_day_bps;      /* same for the last day */
     int64_t held_bytes;          /* bytes under an evidence hold */
-    double forecast_days;        /* days of video the current rates allow;
+    double forecast_days;        /* days of video the current rates allow
+                                    if every camera records all the time;
                                     negative when unknown */
     int retention_days;
     int64_t retention_bytes;

@@ -350,12 +350,15 @@ void volume_set_update_full(volume_set_t *set)
         volume_t *v = &set->volumes[i];
 
         if (v->state == VOLUME_OK && v->free_bytes < v->reserve_bytes) {
+            char path[CATALOG_PATH_MAX];
+
+            snprintf(path, sizeof(path), "%s", v->path);
             v->state = VOLUME_FULL;
             snprintf(v->error, sizeof(v->error),
                      "volume %s is below its reserve of %lld bytes and "
                      "retention found nothing more to delete (holds keep "
                      "the rest)",
-                     v->path, (long long)v->reserve_bytes);
+                     path, (long long)v->reserve_bytes);
         } else if (v->state == VOLUME_FULL &&
                    v->free_bytes >= v->reserve_bytes) {
             v->state = VOLUME_OK;

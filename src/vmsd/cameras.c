@@ -18,6 +18,8 @@ typedef struct vmsd_stream {
 typedef struct vmsd_camera {
     int64_t id;
     int removed;
+    int running;               /* streams started from row */
+    catalog_camera_t row;      /* the row the streams were started from */
     vmsd_stream_t streams[2];  /* main, sub */
     struct vmsd_camera *next;
 } vmsd_camera_t;
@@ -129,6 +131,19 @@ static int vmsd_stream_start(vmsd_cameras_t *cams, vmsd_camera_t *cam,
     return rc;
 }
 
+/* Returns 1 if two rows describe the same streams: URLs, credentials,
+ * transport, enabled flag and name (which error messages carry). */
+static int vmsd_same_streams(const catalog_camera_t *a,
+                             const catalog_camera_t *b)
+{
+    return strcmp(a->main_url, b->main_url) == 0 &&
+           strcmp(a->sub_url, b->sub_url) == 0 &&
+           strcmp(a->username, b->username) == 0 &&
+           strcmp(a->password, b->password) == 0 &&
+           strcmp(a->transport, b->transport) == 0 &&
+           strcmp(a->name, b->name) == 0 && a->enabled == b->enabled;
+}
+
 /* Makes the running streams of camera id match its catalog row. */
 static int vmsd_camera_apply(vmsd_cameras_t *cams, int64_t id)
 {
@@ -146,12 +161,22 @@ static int vmsd_camera_apply(vmsd_cameras_t *cams, int64_t id)
         return -ENOMEM;
     }
     cam->removed = 0;
+    if (cam->running && vmsd_same_streams(&cam->row, &row)) {
+        /* Only fields the streams do not use changed (name, retention):
+         * recording goes on uninterrupted. */
+        cam->row = row;
+        pthread_mutex_unlock(&cams->lock);
+        return 0;
+    }
     for (int i = 0; i < 2; i++)
         vmsd_stream_stop(cams, &cam->streams[i]);
+    cam->running = 0;
+    cam->row = row;
     if (row.enabled) {
         rc = vmsd_stream_start(cams, cam, &row, 0);
         if (rc == 0 && row.sub_url[0])
             rc = vmsd_stream_start(cams, cam, &row, 1);
+        cam->running = rc == 0;
     }
     pthread_mutex_unlock(&cams->lock);
     vms_log(VMS_LOG_INFO, "cameras", "camera=%lld event=%s", (long long)id,
@@ -175,6 +200,7 @@ static int vmsd_service_removed(void *ctx, int64_t id)
         for (int i = 0; i < 2; i++)
             vmsd_stream_stop(cams, &cam->streams[i]);
         cam->removed = 1;
+        cam->running = 0;
     }
     pthread_mutex_unlock(&cams->lock);
     return 0;
@@ -258,9 +284,11 @@ int vmsd_cameras_start_all(vmsd_cameras_t *cams)
 void vmsd_cameras_stop_all(vmsd_cameras_t *cams)
 {
     pthread_mutex_lock(&cams->lock);
-    for (vmsd_camera_t *cam = cams->list; cam; cam = cam->next)
+    for (vmsd_camera_t *cam = cams->list; cam; cam = cam->next) {
         for (int i = 0; i < 2; i++)
             vmsd_stream_stop(cams, &cam->streams[i]);
+        cam->running = 0;
+    }
     pthread_mutex_unlock(&cams->lock);
 }
 

@@ -108,11 +108,12 @@ class FakeCamera(Process):
 class Daemon(Process):
     """vmsd with its own data directory and port."""
 
-    def __init__(self, workdir, segment_seconds=60, port=None, extra_conf=""):
+    def __init__(self, workdir, segment_seconds=60, port=None, extra_conf="",
+                 volume=None):
         self.workdir = workdir
         self.port = port or free_port()
         self.data_dir = os.path.join(workdir, "data")
-        self.volume = os.path.join(self.data_dir, "video")
+        self.volume = volume or os.path.join(self.data_dir, "video")
         self.conf = os.path.join(workdir, "vms.conf")
         with open(self.conf, "w") as f:
             f.write(f"listen = 127.0.0.1:{self.port}\n"

@@ -55,6 +55,12 @@ static void log_keeps_url_without_credentials(void **state)
     test_redact("rtsp://cam.example/path@1", "rtsp://cam.example/path@1");
 }
 
+static void log_redacts_password_with_slash(void **state)
+{
+    test_redact("rtsp://u:pa/ss@cam.example/live", "rtsp://***@cam.example/live");
+    test_redact("rtsp://u:p@ss/w@cam.example/", "rtsp://***@cam.example/");
+}
+
 static void log_redacts_null_url(void **state)
 {
     test_redact(NULL, "(none)");
@@ -197,6 +203,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(log_redacts_rtsps_and_other_schemes),
         cmocka_unit_test(log_keeps_url_without_credentials),
         cmocka_unit_test(log_redacts_null_url),
+        cmocka_unit_test(log_redacts_password_with_slash),
         cmocka_unit_test(log_redaction_truncates_safely),
         cmocka_unit_test(log_parses_levels),
         cmocka_unit_test(log_rejects_unknown_levels),
