@@ -346,7 +346,8 @@ static int nn_new_const_i32(struct nn_model *m, const char *name,
     x->dtype = NN_DTYPE_INT32;
     x->ndim = ndim;
     x->count = count;
-    memcpy(x->dims, dims, (size_t)ndim * sizeof(int64_t));
+    if (ndim > 0)
+        memcpy(x->dims, dims, (size_t)ndim * sizeof(int64_t));
     x->data = malloc((size_t)count * sizeof(int32_t) + 1);
     if (!x->data)
         return -ENOMEM;

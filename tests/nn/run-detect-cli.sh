@@ -3,6 +3,8 @@
 # PNG output, and usage errors.
 # usage: run-detect-cli.sh SOURCE_ROOT BUILD_TEST_DIR
 set -u
+# Sanitizer builds: any report fails the test.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 src=$1
 bin=$2
 cli=$bin/nn_detect_cli

@@ -4,6 +4,8 @@
 # the inputs changed, then compares with the C runtime.
 # usage: run-models.sh SOURCE_ROOT BUILD_TEST_DIR [THREADS]
 set -eu
+# Sanitizer builds: any report fails the test.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 src=$1
 bin=$2
 threads=${3:-1}

@@ -3,6 +3,8 @@
 # the script changed, then runs test_nn_ops on them.
 # usage: run-ops.sh SOURCE_ROOT BUILD_TEST_DIR
 set -eu
+# Sanitizer builds: any report fails the test.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 src=$1
 bin=$2
 fixtures=$bin/ops-fixtures.json
