@@ -11,9 +11,9 @@
 
 struct vmsctl_table {
     size_t columns;
-    size_t rows;        /* including the header row */
-    size_t capacity;    /* rows allocated */
-    char **cells;       /* rows * columns strings, row by row */
+    size_t rows;     /* including the header row */
+    size_t capacity; /* rows allocated */
+    char **cells;    /* rows * columns strings, row by row */
 };
 
 void vmsctl_error(const char *command, const char *fmt, ...)
@@ -60,6 +60,30 @@ int vmsctl_parse_id(const char *text, int64_t *out)
     return 0;
 }
 
+int vmsctl_take_id(const char *command, int argc, char **argv,
+                   const char *usage, int64_t *id)
+{
+    if (optind >= argc) {
+        vmsctl_error(command, "missing camera ID");
+        fputs(usage, stderr);
+        return VMSCTL_EXIT_USAGE;
+    }
+    if (vmsctl_parse_id(argv[optind], id) < 0) {
+        vmsctl_error(command,
+                     "invalid camera ID '%s': expected a positive "
+                     "integer, as listed by 'vmsctl camera list'",
+                     argv[optind]);
+        fputs(usage, stderr);
+        return VMSCTL_EXIT_USAGE;
+    }
+    if (optind + 1 < argc) {
+        vmsctl_error(command, "unexpected argument '%s'", argv[optind + 1]);
+        fputs(usage, stderr);
+        return VMSCTL_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* Reads exactly n decimal digits at *p into *out and advances *p. */
 static int cli_digits(const char **p, int n, int *out)
 {
@@ -78,13 +102,14 @@ static int cli_digits(const char **p, int n, int *out)
 }
 
 /* Parses "-N" followed by a unit s, m, h or d as a time before now. */
-static int cli_parse_relative(const char *text, int64_t now_us,
-                              int64_t *out_us)
+static int cli_parse_relative(const char *text, int64_t now_us, int64_t *out_us)
 {
     static const struct {
         char unit;
         int64_t us;
-    } units[] = {{'s', 1000000LL}, {'m', 60000000LL}, {'h', 3600000000LL},
+    } units[] = {{'s', 1000000LL},
+                 {'m', 60000000LL},
+                 {'h', 3600000000LL},
                  {'d', 86400000000LL}};
     char *end;
     long long n;
@@ -218,9 +243,9 @@ void vmsctl_format_time(int64_t us, char *buf, size_t cap)
         snprintf(buf, cap, "%lld us", (long long)us);
         return;
     }
-    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(micros / 1000));
+    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(micros / 1000));
 }
 
 void vmsctl_format_duration(int64_t us, char *buf, size_t cap)
@@ -279,8 +304,7 @@ int vmsctl_call_failed(const char *command, const char *err)
     return VMSCTL_EXIT_FAILURE;
 }
 
-const char *vmsctl_json_text(json_t *obj, const char *key,
-                             const char *fallback)
+const char *vmsctl_json_text(json_t *obj, const char *key, const char *fallback)
 {
     const char *s = json_string_value(json_object_get(obj, key));
 
@@ -332,8 +356,7 @@ int vmsctl_table_add(vmsctl_table_t *table, const char *const *cells)
 
     if (table->rows == table->capacity) {
         size_t bigger = table->capacity ? table->capacity * 2 : 16;
-        char **p = realloc(table->cells,
-                           bigger * table->columns * sizeof(*p));
+        char **p = realloc(table->cells, bigger * table->columns * sizeof(*p));
 
         if (!p)
             return -ENOMEM;
@@ -373,8 +396,7 @@ void vmsctl_table_print(const vmsctl_table_t *table, FILE *out)
             fputs(cell, out);
             if (c + 1 == columns)
                 break;
-            for (size_t pad = cli_text_width(cell); pad < widths[c] + 2;
-                 pad++)
+            for (size_t pad = cli_text_width(cell); pad < widths[c] + 2; pad++)
                 fputc(' ', out);
         }
         fputc('\n', out);

@@ -13,11 +13,7 @@
 
 #include "vmsctl/client.h"
 
-enum {
-    VMSCTL_EXIT_OK = 0,
-    VMSCTL_EXIT_FAILURE = 1,
-    VMSCTL_EXIT_USAGE = 2
-};
+enum { VMSCTL_EXIT_OK = 0, VMSCTL_EXIT_FAILURE = 1, VMSCTL_EXIT_USAGE = 2 };
 
 /* Command entry points. argv[0] is the command name and the result is
  * the process exit status. */
@@ -42,6 +38,14 @@ int vmsctl_option_error(const char *command, int opt, char **argv,
 /* Parses a camera id (a positive decimal integer). Returns 0 or
  * -EINVAL. */
 int vmsctl_parse_id(const char *text, int64_t *out);
+
+/*
+ * Reads the camera ID at argv[optind], which must be the last argument.
+ * Returns 0, or prints the error and usage and returns
+ * VMSCTL_EXIT_USAGE.
+ */
+int vmsctl_take_id(const char *command, int argc, char **argv,
+                   const char *usage, int64_t *id);
 
 /*
  * Parses a time: UTC microseconds since 1970, "now", a time before now

@@ -22,8 +22,8 @@ static void client_copy_printable(const char *text, char *dst, size_t cap)
 
 /* Explains a 4xx or 5xx response, preferring the daemon's message. */
 static void client_describe_error(const vmsctl_client_t *client,
-                                  const vmsctl_http_response_t *resp,
-                                  char *err, size_t errlen)
+                                  const vmsctl_http_response_t *resp, char *err,
+                                  size_t errlen)
 {
     json_t *root = json_loadb(resp->body, resp->body_len, 0, NULL);
     const char *message = json_string_value(json_object_get(root, "error"));
@@ -78,8 +78,8 @@ int vmsctl_client_call(const vmsctl_client_t *client, const char *method,
         req.body_len = strlen(text);
     }
     req.target = target;
-    rc = vmsctl_http_send(&client->url, &req, &resp, http_err,
-                          sizeof(http_err));
+    rc =
+        vmsctl_http_send(&client->url, &req, &resp, http_err, sizeof(http_err));
     if (text) {
         explicit_bzero(text, req.body_len);
         free(text);
@@ -92,8 +92,8 @@ int vmsctl_client_call(const vmsctl_client_t *client, const char *method,
         return VMSCTL_CALL_UNREACHABLE;
     }
     if (rc < 0) {
-        snprintf(err, errlen, "%s %s%s failed: %s", method,
-                 client->url.text, target, http_err);
+        snprintf(err, errlen, "%s %s%s failed: %s", method, client->url.text,
+                 target, http_err);
         return VMSCTL_CALL_BAD_RESPONSE;
     }
 

@@ -14,7 +14,7 @@
 
 typedef struct vmsctl_client {
     vmsctl_url_t url;
-    const char *api_key;     /* sent as a bearer token, or NULL; borrowed */
+    const char *api_key; /* sent as a bearer token, or NULL; borrowed */
     int connect_timeout_ms;
     int io_timeout_ms;
 } vmsctl_client_t;

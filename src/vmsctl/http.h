@@ -17,11 +17,11 @@
 
 /* A parsed http://host[:port][/prefix] base URL. */
 typedef struct vmsctl_url {
-    char host[256];     /* name or address, IPv6 without brackets */
-    char port[6];       /* decimal, "80" when the URL has none */
-    char prefix[512];   /* path prefix without a trailing '/', or "" */
-    char text[1024];    /* the URL as given, for messages */
-    int ipv6;           /* host is an IPv6 literal */
+    char host[256];   /* name or address, IPv6 without brackets */
+    char port[6];     /* decimal, "80" when the URL has none */
+    char prefix[512]; /* path prefix without a trailing '/', or "" */
+    char text[1024];  /* the URL as given, for messages */
+    int ipv6;         /* host is an IPv6 literal */
 } vmsctl_url_t;
 
 /* Parses text as an http:// base URL. Rejects other schemes, user
@@ -31,10 +31,10 @@ int vmsctl_url_parse(const char *text, vmsctl_url_t *url, char *err,
                      size_t errlen);
 
 typedef struct vmsctl_http_response {
-    int status;          /* 100 to 599 */
-    char reason[128];    /* control characters replaced with '?' */
+    int status;       /* 100 to 599 */
+    char reason[128]; /* control characters replaced with '?' */
     char content_type[128];
-    char *body;          /* owned, NUL-terminated after body_len bytes */
+    char *body; /* owned, NUL-terminated after body_len bytes */
     size_t body_len;
 } vmsctl_http_response_t;
 
@@ -64,7 +64,7 @@ typedef struct vmsctl_http_request {
     const char *body;         /* borrowed */
     size_t body_len;
     int connect_timeout_ms;
-    int io_timeout_ms;        /* maximum wait for each send or receive */
+    int io_timeout_ms; /* maximum wait for each send or receive */
 } vmsctl_http_request_t;
 
 /*
@@ -75,8 +75,7 @@ typedef struct vmsctl_http_request {
  * -EBADMSG for an invalid response, another negative errno for other
  * socket errors.
  */
-int vmsctl_http_send(const vmsctl_url_t *url,
-                     const vmsctl_http_request_t *req,
+int vmsctl_http_send(const vmsctl_url_t *url, const vmsctl_http_request_t *req,
                      vmsctl_http_response_t *resp, char *err, size_t errlen);
 
 #endif

@@ -166,8 +166,9 @@ int main(int argc, char **argv)
             break;
         case OPT_TIMEOUT:
             if (main_parse_timeout(optarg, &client.io_timeout_ms) < 0) {
-                fprintf(stderr, "vmsctl: invalid --timeout '%s': expected "
-                                "whole seconds from 1 to 86400\n",
+                fprintf(stderr,
+                        "vmsctl: invalid --timeout '%s': expected "
+                        "whole seconds from 1 to 86400\n",
                         optarg);
                 return VMSCTL_EXIT_USAGE;
             }

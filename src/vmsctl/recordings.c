@@ -34,17 +34,18 @@ static const char status_usage[] =
 typedef struct recordings_item {
     int64_t start_us;
     int64_t end_us;
-    int64_t bytes;      /* -1 for a gap */
+    int64_t bytes; /* -1 for a gap */
 } recordings_item_t;
 
 /* Reads start_us, end_us and bytes of the objects in array. */
-static int recordings_collect(json_t *array, int gap,
-                              recordings_item_t *items, size_t *n)
+static int recordings_collect(json_t *array, int gap, recordings_item_t *items,
+                              size_t *n)
 {
     size_t i;
     json_t *obj;
 
-    json_array_foreach(array, i, obj) {
+    json_array_foreach(array, i, obj)
+    {
         json_t *start = json_object_get(obj, "start_us");
         json_t *end = json_object_get(obj, "end_us");
 
@@ -73,8 +74,8 @@ static int recordings_compare(const void *a, const void *b)
  * order, and a summary line. */
 static int recordings_print(json_t *reply)
 {
-    static const char *const headers[] = {"KIND", "START", "END",
-                                          "DURATION", "SIZE"};
+    static const char *const headers[] = {"KIND", "START", "END", "DURATION",
+                                          "SIZE"};
     json_t *recs = json_object_get(reply, "recordings");
     json_t *gaps = json_object_get(reply, "gaps");
     size_t total = json_array_size(recs) + json_array_size(gaps);
@@ -96,8 +97,8 @@ static int recordings_print(json_t *reply)
     rc = -ENOMEM;
     for (size_t i = 0; i < n; i++) {
         char start[40], end[40], duration[32], bytes[32];
-        const char *cells[5] = {items[i].bytes < 0 ? "gap" : "recording",
-                                start, end, duration, bytes};
+        const char *cells[5] = {items[i].bytes < 0 ? "gap" : "recording", start,
+                                end, duration, bytes};
         int64_t length = items[i].end_us - items[i].start_us;
 
         vmsctl_format_time(items[i].start_us, start, sizeof(start));
@@ -117,8 +118,8 @@ static int recordings_print(json_t *reply)
 
     vmsctl_format_time(json_integer_value(json_object_get(reply, "from_us")),
                        from, sizeof(from));
-    vmsctl_format_time(json_integer_value(json_object_get(reply, "to_us")),
-                       to, sizeof(to));
+    vmsctl_format_time(json_integer_value(json_object_get(reply, "to_us")), to,
+                       sizeof(to));
     printf("camera %lld, %s stream, %s to %s\n",
            (long long)json_integer_value(json_object_get(reply, "camera_id")),
            vmsctl_json_text(reply, "stream", "main"), from, to);
@@ -127,10 +128,10 @@ static int recordings_print(json_t *reply)
     vmsctl_format_duration(recorded_us, recorded, sizeof(recorded));
     vmsctl_format_bytes(recorded_bytes, size, sizeof(size));
     vmsctl_format_duration(missing_us, missing, sizeof(missing));
-    printf("%zu recording%s (%s, %s), %zu gap%s (%s)\n",
-           json_array_size(recs), json_array_size(recs) == 1 ? "" : "s",
-           recorded, size, json_array_size(gaps),
-           json_array_size(gaps) == 1 ? "" : "s", missing);
+    printf("%zu recording%s (%s, %s), %zu gap%s (%s)\n", json_array_size(recs),
+           json_array_size(recs) == 1 ? "" : "s", recorded, size,
+           json_array_size(gaps), json_array_size(gaps) == 1 ? "" : "s",
+           missing);
     rc = 0;
 fail:
     free(items);
@@ -222,8 +223,7 @@ static int recordings_parse_time(const char *option, const char *text,
     return 0;
 }
 
-int vmsctl_recordings_main(const vmsctl_client_t *client, int argc,
-                           char **argv)
+int vmsctl_recordings_main(const vmsctl_client_t *client, int argc, char **argv)
 {
     recordings_args_t args;
     json_t *reply = NULL;
@@ -258,11 +258,13 @@ int vmsctl_recordings_main(const vmsctl_client_t *client, int argc,
         return rc;
     if (to_us <= from_us)
         return recordings_bad_usage("invalid range: --to must be after "
-                                    "--from%s", "");
+                                    "--from%s",
+                                    "");
 
-    snprintf(path, sizeof(path), "/cameras/%lld/recordings?from=%lld&to=%lld"
-             "&stream=%s", (long long)id, (long long)from_us,
-             (long long)to_us, args.stream);
+    snprintf(path, sizeof(path),
+             "/cameras/%lld/recordings?from=%lld&to=%lld"
+             "&stream=%s",
+             (long long)id, (long long)from_us, (long long)to_us, args.stream);
     rc = vmsctl_client_call(client, "GET", path, NULL, &reply, &status, err,
                             sizeof(err));
     if (rc < 0)
@@ -286,18 +288,18 @@ int vmsctl_recordings_main(const vmsctl_client_t *client, int argc,
  * "3 (2 streaming, 1 retrying)". */
 static void status_count_cameras(json_t *cameras, char *text, size_t cap)
 {
-    static const char *const states[] = {"streaming", "connecting",
-                                         "retrying",  "failed",
-                                         "stopped",   "disabled"};
+    static const char *const states[] = {"streaming", "connecting", "retrying",
+                                         "failed",    "stopped",    "disabled"};
     size_t counts[sizeof(states) / sizeof(states[0])] = {0};
     size_t shown = 0;
     size_t len;
     size_t i;
     json_t *camera;
 
-    json_array_foreach(cameras, i, camera) {
-        json_t *stream = json_object_get(json_object_get(camera, "streams"),
-                                         "main");
+    json_array_foreach(cameras, i, camera)
+    {
+        json_t *stream =
+            json_object_get(json_object_get(camera, "streams"), "main");
         const char *state = vmsctl_json_text(stream, "state", "");
 
         if (json_is_false(json_object_get(camera, "enabled")))
@@ -369,8 +371,8 @@ int vmsctl_status_main(const vmsctl_client_t *client, int argc, char **argv)
         json_decref(status_json);
         return VMSCTL_EXIT_OK;
     }
-    rc = vmsctl_client_call(client, "GET", "/cameras", NULL, &cameras,
-                            &status, err, sizeof(err));
+    rc = vmsctl_client_call(client, "GET", "/cameras", NULL, &cameras, &status,
+                            err, sizeof(err));
     if (rc < 0) {
         json_decref(status_json);
         return vmsctl_call_failed("status", err);
@@ -383,15 +385,14 @@ int vmsctl_status_main(const vmsctl_client_t *client, int argc, char **argv)
     printf("cameras: %s\n", text);
     printf("recorder:\n");
     status_print_count(recorder, "segments", "segments");
-    vmsctl_format_bytes(json_integer_value(json_object_get(recorder,
-                                                           "bytes")),
+    vmsctl_format_bytes(json_integer_value(json_object_get(recorder, "bytes")),
                         text, sizeof(text));
     printf("  %-18s %s\n", "written", text);
     status_print_count(recorder, "dropped", "dropped fragments");
     status_print_count(recorder, "write_errors", "write errors");
-    vmsctl_format_bytes(json_integer_value(json_object_get(recorder,
-                                                           "queue_bytes")),
-                        text, sizeof(text));
+    vmsctl_format_bytes(
+        json_integer_value(json_object_get(recorder, "queue_bytes")), text,
+        sizeof(text));
     printf("  %-18s %s\n", "queued", text);
     snprintf(text, sizeof(text), "%s",
              vmsctl_json_text(recorder, "last_error", "-"));

@@ -26,8 +26,9 @@ static int secret_check(const char *command, const char *what,
     }
     if (memchr(buf, '\0', len) || memchr(buf, '\n', len) ||
         memchr(buf, '\r', len)) {
-        vmsctl_error(command, "%s contains more than one line or a NUL "
-                              "byte: expected only the %s",
+        vmsctl_error(command,
+                     "%s contains more than one line or a NUL "
+                     "byte: expected only the %s",
                      source, what);
         return -EINVAL;
     }
@@ -91,8 +92,8 @@ static int secret_prompt(const char *command, const char *what, char *buf,
 }
 
 /* Reads the secret from standard input. */
-static int secret_read_stdin(const char *command, const char *what,
-                             char *buf, size_t cap)
+static int secret_read_stdin(const char *command, const char *what, char *buf,
+                             size_t cap)
 {
     char source[64];
     size_t len = 0;
@@ -105,8 +106,9 @@ static int secret_read_stdin(const char *command, const char *what,
     } else {
         rc = secret_read_all(STDIN_FILENO, buf, cap, &len);
         if (rc == -EFBIG) {
-            vmsctl_error(command, "standard input is larger than %zu bytes: "
-                                  "expected only the %s",
+            vmsctl_error(command,
+                         "standard input is larger than %zu bytes: "
+                         "expected only the %s",
                          cap - 1, what);
             return -EINVAL;
         }
@@ -120,8 +122,8 @@ static int secret_read_stdin(const char *command, const char *what,
     return secret_check(command, what, source, buf, len);
 }
 
-int vmsctl_secret_read(const char *command, const char *what,
-                       const char *path, char *buf, size_t cap)
+int vmsctl_secret_read(const char *command, const char *what, const char *path,
+                       char *buf, size_t cap)
 {
     char source[600];
     size_t len = 0;
@@ -139,8 +141,9 @@ int vmsctl_secret_read(const char *command, const char *what,
     rc = secret_read_all(fd, buf, cap, &len);
     close(fd);
     if (rc == -EFBIG) {
-        vmsctl_error(command, "%s file '%s' is larger than %zu bytes: "
-                              "expected only the %s",
+        vmsctl_error(command,
+                     "%s file '%s' is larger than %zu bytes: "
+                     "expected only the %s",
                      what, path, cap - 1, what);
         return -EINVAL;
     }

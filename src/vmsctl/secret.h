@@ -12,7 +12,7 @@
  * such as "password". Prints errors as vmsctl_error(command, ...) and
  * returns 0 or -EINVAL. The caller wipes buf after use.
  */
-int vmsctl_secret_read(const char *command, const char *what,
-                       const char *path, char *buf, size_t cap);
+int vmsctl_secret_read(const char *command, const char *what, const char *path,
+                       char *buf, size_t cap);
 
 #endif

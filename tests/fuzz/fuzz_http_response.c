@@ -10,7 +10,7 @@
  *  - no prefix of such a response is rejected as malformed or parses to
  *    a different response, so reading in pieces gives the same result.
  *
- * fuzz-sources: src/vmsctl/http.c
+ * fuzz-sources: src/vmsctl/http_parse.c
  */
 #include <errno.h>
 #include <stdint.h>
