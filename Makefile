@@ -10,6 +10,7 @@ all: build
 # Debian packages for building, running and testing (needs root).
 deps:
 	scripts/install-deps.sh
+	scripts/install-auth-deps.sh
 
 build: deps
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD)

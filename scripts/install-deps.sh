@@ -12,7 +12,8 @@ libsodium-dev libxml2-dev libpq-dev libopenblas-dev libcmocka-dev
 libgstreamer1.0-dev libgstrtspserver-1.0-dev
 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 gstreamer1.0-plugins-bad gstreamer1.0-tools
-ffmpeg curl ca-certificates
+ffmpeg curl ca-certificates python3
+clang libclang-rt-14-dev
 chromium
 "
 

@@ -95,7 +95,7 @@ static int api_write_headers(api_conn_t *c, int status,
         "X-Content-Type-Options: nosniff\r\n"
         "Cache-Control: no-store\r\n"
         "Content-Security-Policy: default-src 'self'; "
-        "connect-src 'self' ws: wss:; media-src 'self' blob:; "
+        "connect-src 'self'; media-src 'self' blob:; "
         "img-src 'self' blob: data:\r\n";
 
     if (lws_add_http_common_headers(c->wsi, (unsigned)status, content_type,

@@ -4,7 +4,7 @@ API JSON, an unknown camera id."""
 
 import subprocess
 
-from vmstest import (FOOTAGE, VMSD, Daemon, FakeCamera, free_port, run,
+from vmstest import (VMSD, Daemon, FakeCamera, free_port, run, wait_for,
                      workspace)
 
 
@@ -63,38 +63,49 @@ def test_bad_api_requests():
 
 def test_bad_cameras_keep_daemon_running():
     with workspace("bad-camera") as tmp:
-        # An RTSP server whose stream has no video: the test camera
-        # serving a file's audio only is not possible, so an MP4 with
-        # only an AAC track is made from the footage.
-        audio_only = f"{tmp}/audio-only.mp4"
-        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i",
-                        FOOTAGE,
-                        "-vn", "-c", "copy", "-t", "5", audio_only],
-                       check=True)
         vmsd = Daemon(tmp)
-        cam = None
+        cam = FakeCamera(tmp, extra=["--no-video"])
         try:
             dead = vmsd.add_camera("Dead", f"rtsp://127.0.0.1:{free_port()}/x")
             state = vmsd.wait_state(dead, "retrying", 20)
             assert "Connection refused" in state["error"], state
             assert "camera" in state["error"] and "Dead" in state["error"]
 
-            try:
-                cam = FakeCamera(tmp, footage=audio_only)
-            except AssertionError as err:
-                cam = None
-                print(f"note: test camera cannot serve audio only: {err}")
-            if cam:
-                novideo = vmsd.add_camera("Mute", cam.url)
-                state = vmsd.wait_state(novideo, "failed", 20)
-                assert "no video" in state["error"], state
+            # 192.0.2.0/24 is reserved for documentation (RFC 5737); the
+            # daemon must give up within its timeout, not hang.
+            unreachable = vmsd.add_camera("Far", "rtsp://192.0.2.1:554/x")
+            state = vmsd.wait_state(unreachable, "retrying", 20)
+            assert "Far" in state["error"], state
+
+            novideo = vmsd.add_camera("Mute", cam.url)
+            state = vmsd.wait_state(novideo, "failed", 20)
+            assert "no video" in state["error"], state
+            assert "Mute" in state["error"], state
 
             status, _, _ = vmsd.request("GET", "/api/v1/cameras")
             assert status == 200 and vmsd.alive()
         finally:
             vmsd.stop()
-            if cam:
-                cam.stop()
+            cam.stop()
+
+
+def test_unrecorded_audio_codec_skipped_once():
+    with workspace("pcma") as tmp:
+        cam = FakeCamera(tmp, extra=["--extra-audio", "pcma"])
+        vmsd = Daemon(tmp, segment_seconds=3)
+        try:
+            cid = vmsd.add_camera("Intercom", cam.url)
+            state = vmsd.wait_state(cid, "streaming", 20)
+            assert state["codec"].endswith(",mp4a.40.2"), state
+            wait_for(lambda: vmsd.catalog_rows(), 30, what="a segment")
+        finally:
+            vmsd.stop()
+            cam.stop()
+        log = vmsd.output()
+        skipped = [line for line in log.splitlines()
+                   if "action=skipped" in line]
+        assert len(skipped) == 1, skipped
+        assert "codec=pcm_alaw" in skipped[0], skipped
 
 
 def test_daemon_rejects_bad_config():
@@ -121,4 +132,5 @@ def test_daemon_rejects_bad_config():
 
 if __name__ == "__main__":
     run([test_bad_api_requests, test_bad_cameras_keep_daemon_running,
+         test_unrecorded_audio_codec_skipped_once,
          test_daemon_rejects_bad_config])
