@@ -399,15 +399,20 @@ static int nn_sink_inputs(const struct nn_model *m, const struct nn_node *n,
     case NN_OP_ADD:
     case NN_OP_SUB:
     case NN_OP_MUL:
-        /* Only with a scalar constant, which broadcasts in any layout. */
+        /*
+         * Scalar constants broadcast in any layout; the other operands must
+         * all come from Transposes with the same perm (checked by caller).
+         */
         for (int i = 0; i < 2; i++) {
             const struct nn_tensor *t = &m->tensors[n->in[i]];
 
             if (t->is_const && t->count == 1)
                 continue;
+            if (t->ndim != m->tensors[n->out[0]].ndim)
+                return 0;
             idx[k++] = i;
         }
-        return k == 1 ? k : 0;
+        return k;
     default:
         return 0;
     }
@@ -600,7 +605,8 @@ static int nn_plan_layout(struct nn_model *m, char *err, size_t errlen)
     int *readers = NULL;
     int rc = 0;
 
-    for (int iter = 0; iter < 64; iter++) {
+    /* Each pass makes at most one move; a move never undoes another. */
+    for (int iter = 0; iter < 4 * m->n_nodes + 64; iter++) {
         int changed = 0;
 
         free(readers);
