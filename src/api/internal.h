@@ -109,6 +109,17 @@ int api_verify(api_conn_t *c, int64_t camera_id);
 int api_route_storage(api_conn_t *c);
 int api_route_holds(api_conn_t *c, const char *rest);
 
+/* Live WebSocket viewers (live_ws.c). api_live_target resolves the
+ * request's URL to a hub (out-parameters may be NULL) and returns 0 or
+ * -1; api_live_poll asks for a write callback on every viewer with
+ * queued data. */
+int api_live_target(struct lws *wsi, hub_t **hub_out, int64_t *id_out,
+                    const char **stream_out);
+int api_live_open(api_conn_t *c, struct lws *wsi);
+void api_live_close(api_conn_t *c);
+int api_live_writeable(api_conn_t *c);
+void api_live_poll(api_server_t *srv);
+
 /* Playback export jobs (recordings.c). */
 void api_export_poll(api_server_t *srv);
 void api_export_detach(api_conn_t *c);

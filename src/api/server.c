@@ -71,10 +71,9 @@ static int api_add_extra_headers(struct lws *wsi, const char *extra,
             memcpy(name, line, nlen);
             name[nlen] = ':';
             name[nlen + 1] = '\0';
-            if (lws_add_http_header_by_name(
-                    wsi, (const unsigned char *)name,
-                    (const unsigned char *)value, (int)strlen(value), p,
-                    end))
+            if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                            (const unsigned char *)value,
+                                            (int)strlen(value), p, end))
                 return -1;
         }
         extra = eol ? eol + 2 : extra + len;
@@ -121,8 +120,8 @@ int api_respond(api_conn_t *c, int status, const char *content_type,
 {
     size_t len = body ? body->len : 0;
 
-    if (api_write_headers(c, status, content_type, (off_t)len,
-                          extra_headers) < 0) {
+    if (api_write_headers(c, status, content_type, (off_t)len, extra_headers) <
+        0) {
         vms_buf_unref(body);
         return -1;
     }
@@ -159,11 +158,11 @@ int api_respond_error(api_conn_t *c, int status, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (status >= 500)
-        vms_log(VMS_LOG_ERROR, "api", "path=%s status=%d error=\"%s\"",
-                c->path, status, msg);
+        vms_log(VMS_LOG_ERROR, "api", "path=%s status=%d error=\"%s\"", c->path,
+                status, msg);
     else
-        vms_log(VMS_LOG_DEBUG, "api", "path=%s status=%d error=\"%s\"",
-                c->path, status, msg);
+        vms_log(VMS_LOG_DEBUG, "api", "path=%s status=%d error=\"%s\"", c->path,
+                status, msg);
     return api_respond_json(c, status, json_pack("{s:s}", "error", msg));
 }
 
@@ -196,8 +195,7 @@ static const char *api_content_type(const char *path)
 /* Parses a single "bytes=" range against size. Returns 1 with
  * [*first, *last] set, 0 if the header should be ignored (absent or
  * several ranges), -1 if it cannot be satisfied. */
-static int api_parse_range(const char *h, off_t size, off_t *first,
-                           off_t *last)
+static int api_parse_range(const char *h, off_t size, off_t *first, off_t *last)
 {
     char *end;
     long long a;
@@ -234,8 +232,8 @@ static int api_parse_range(const char *h, off_t size, off_t *first,
     return 1;
 }
 
-int api_respond_file(api_conn_t *c, const char *path,
-                     const char *content_type, const char *extra_headers)
+int api_respond_file(api_conn_t *c, const char *path, const char *content_type,
+                     const char *extra_headers)
 {
     char range[128];
     char headers[1024];
@@ -253,8 +251,7 @@ int api_respond_file(api_conn_t *c, const char *path,
         return api_respond_error(c, 404, "not found: %s", c->path);
     }
     last = st.st_size - 1;
-    if (lws_hdr_copy(c->wsi, range, sizeof(range), WSI_TOKEN_HTTP_RANGE) >
-        0)
+    if (lws_hdr_copy(c->wsi, range, sizeof(range), WSI_TOKEN_HTTP_RANGE) > 0)
         rc = api_parse_range(range, st.st_size, &first, &last);
     if (rc < 0) {
         close(fd);
@@ -273,8 +270,7 @@ int api_respond_file(api_conn_t *c, const char *path,
                  (long long)last, (long long)st.st_size);
     }
     if (api_write_headers(c, status,
-                          content_type ? content_type
-                                       : api_content_type(path),
+                          content_type ? content_type : api_content_type(path),
                           last - first + 1, headers) < 0) {
         close(fd);
         return -1;
@@ -291,8 +287,7 @@ int api_respond_file(api_conn_t *c, const char *path,
     return 0;
 }
 
-const char *api_query(api_conn_t *c, const char *name, char *buf,
-                      size_t len)
+const char *api_query(api_conn_t *c, const char *name, char *buf, size_t len)
 {
     char key[64];
 
@@ -348,8 +343,7 @@ static int api_dispatch(api_conn_t *c)
     const char *path = c->path;
 
     if (c->body_too_large)
-        return api_respond_error(c, 413,
-                                 "request body larger than %d bytes",
+        return api_respond_error(c, 413, "request body larger than %d bytes",
                                  API_BODY_MAX);
     if (strncmp(path, "/api/v1/cameras", 15) == 0 &&
         (path[15] == '\0' || path[15] == '/'))
@@ -362,9 +356,8 @@ static int api_dispatch(api_conn_t *c)
         (path[13] == '\0' || path[13] == '/'))
         return api_route_holds(c, path + 13);
     if (strncmp(path, "/api/", 5) == 0)
-        return api_respond_error(c, 404,
-                                 "unknown API path %s: see docs/api.yaml",
-                                 path);
+        return api_respond_error(
+            c, 404, "unknown API path %s: see docs/api.yaml", path);
     return api_route_static(c);
 }
 
@@ -403,8 +396,7 @@ static int api_on_http(api_conn_t *c, struct lws *wsi, const char *uri)
         c->method == API_PATCH) {
         if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
             char len[24];
-            lws_hdr_copy(wsi, len, sizeof(len),
-                         WSI_TOKEN_HTTP_CONTENT_LENGTH);
+            lws_hdr_copy(wsi, len, sizeof(len), WSI_TOKEN_HTTP_CONTENT_LENGTH);
             if (atoll(len) > 0)
                 return 0; /* wait for LWS_CALLBACK_HTTP_BODY_COMPLETION */
         }
@@ -431,167 +423,6 @@ static int api_on_body(api_conn_t *c, const void *in, size_t len)
     memcpy(c->body + c->body_len, in, len);
     c->body_len += len;
     c->body[c->body_len] = '\0';
-    return 0;
-}
-
-/* Wakes the event loop from an ingest thread. */
-static void api_live_wake(void *ctx)
-{
-    lws_cancel_service(ctx);
-}
-
-/* Resolves the live URL of a WebSocket request to its hub. Returns 0,
- * or -1 for an unknown path, camera or stream. Out-parameters may be
- * NULL. */
-static int api_live_target(struct lws *wsi, hub_t **hub_out,
-                           int64_t *id_out, const char **stream_out)
-{
-    api_server_t *srv = lws_context_user(lws_get_context(wsi));
-    char uri[256];
-    char arg[32];
-    const char *stream = "main";
-    const char *value;
-    long long id = 0;
-    int consumed = 0;
-    hub_t *hub;
-
-    if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
-        sscanf(uri, "/api/v1/cameras/%lld/live%n", &id, &consumed) != 1 ||
-        uri[consumed] != '\0')
-        return -1;
-    value = lws_get_urlarg_by_name(wsi, "stream=", arg, sizeof(arg));
-    if (value)
-        stream = value;
-    if (strcmp(stream, "main") == 0)
-        stream = "main";
-    else if (strcmp(stream, "sub") == 0)
-        stream = "sub";
-    else
-        return -1;
-    hub = srv->cfg.svc->stream_hub(srv->cfg.svc_ctx, id, stream);
-    if (!hub)
-        return -1;
-    if (hub_out)
-        *hub_out = hub;
-    if (id_out)
-        *id_out = id;
-    if (stream_out)
-        *stream_out = stream;
-    return 0;
-}
-
-/* LWS_CALLBACK_ESTABLISHED: a viewer opened /api/v1/cameras/ID/live. */
-static int api_live_open(api_conn_t *c, struct lws *wsi)
-{
-    api_server_t *srv = lws_context_user(lws_get_context(wsi));
-    const char *stream;
-    int64_t id;
-    hub_t *hub;
-
-    c->srv = srv;
-    c->wsi = wsi;
-    c->fd = -1;
-    if (api_live_target(wsi, &hub, &id, &stream) < 0)
-        return -1;
-    if (live_client_new(hub, srv->cfg.live_queue_bytes, api_live_wake,
-                        srv->ctx, &c->live) < 0)
-        return -1;
-    c->camera_id = id;
-    snprintf(c->stream, sizeof(c->stream), "%s", stream);
-    c->next_live = srv->live_conns;
-    srv->live_conns = c;
-    vms_log(VMS_LOG_INFO, "live", "camera=%lld stream=%s event=viewer_open",
-            (long long)id, stream);
-    lws_callback_on_writable(wsi);
-    return 0;
-}
-
-static void api_live_close(api_conn_t *c)
-{
-    live_stats_t st;
-
-    if (!c->live)
-        return;
-    for (api_conn_t **p = &c->srv->live_conns; *p; p = &(*p)->next_live) {
-        if (*p == c) {
-            *p = c->next_live;
-            break;
-        }
-    }
-    live_client_get_stats(c->live, &st);
-    vms_log(VMS_LOG_INFO, "live",
-            "camera=%lld stream=%s event=viewer_close fragments_sent=%llu "
-            "fragments_skipped=%llu bytes_sent=%llu",
-            (long long)c->camera_id, c->stream,
-            (unsigned long long)st.fragments_sent,
-            (unsigned long long)st.fragments_skipped,
-            (unsigned long long)st.bytes_sent);
-    live_client_free(c->live);
-    c->live = NULL;
-    vms_buf_unref(c->item.buf);
-    hub_fragment_unref(c->item.frag);
-    c->item.buf = NULL;
-    c->item.frag = NULL;
-}
-
-/* Sends the next piece of live data: the JSON header before an init
- * segment, then binary messages in chunks. */
-static int api_live_writeable(api_conn_t *c)
-{
-    unsigned char *out = api_scratch + LWS_PRE;
-    size_t n;
-    int start;
-    int end;
-
-    if (!c->live)
-        return -1;
-    if (!c->item.buf) {
-        if (!live_client_next(c->live, &c->item))
-            return 0;
-        c->item_off = 0;
-        c->text_pending = c->item.kind == LIVE_ITEM_INIT;
-    }
-    if (c->text_pending) {
-        hub_info_t info;
-        hub_t *hub = c->srv->cfg.svc->stream_hub(c->srv->cfg.svc_ctx,
-                                                 c->camera_id, c->stream);
-        int len;
-
-        memset(&info, 0, sizeof(info));
-        if (hub)
-            hub_get_info(hub, &info);
-        len = snprintf((char *)out, API_CHUNK,
-                       "{\"type\":\"init\",\"mime\":\"video/mp4; "
-                       "codecs=\\\"%s\\\"\",\"width\":%d,\"height\":%d,"
-                       "\"generation\":%u}",
-                       info.codec, info.width, info.height,
-                       c->item.frag->generation);
-        c->text_pending = 0;
-        if (lws_write(c->wsi, out, (size_t)len, LWS_WRITE_TEXT) != len)
-            return -1;
-        lws_callback_on_writable(c->wsi);
-        return 0;
-    }
-    n = c->item.buf->len - c->item_off;
-    if (n > API_CHUNK)
-        n = API_CHUNK;
-    memcpy(out, c->item.buf->data + c->item_off, n);
-    start = c->item_off == 0;
-    c->item_off += n;
-    end = c->item_off == c->item.buf->len;
-    if (lws_write(c->wsi, out, n,
-                  (enum lws_write_protocol)lws_write_ws_flags(
-                      LWS_WRITE_BINARY, start, end)) != (int)n)
-        return -1;
-    if (end) {
-        live_client_sent(c->live, c->item.buf->len);
-        vms_buf_unref(c->item.buf);
-        hub_fragment_unref(c->item.frag);
-        c->item.buf = NULL;
-        c->item.frag = NULL;
-    }
-    if (!end || live_client_pending(c->live))
-        lws_callback_on_writable(c->wsi);
     return 0;
 }
 
@@ -634,9 +465,7 @@ static int api_callback(struct lws *wsi, enum lws_callback_reasons reason,
         srv = lws_context_user(lws_get_context(wsi));
         if (!srv)
             break;
-        for (api_conn_t *l = srv->live_conns; l; l = l->next_live)
-            if (!l->item.buf && live_client_pending(l->live))
-                lws_callback_on_writable(l->wsi);
+        api_live_poll(srv);
         api_export_poll(srv);
         break;
     default:
@@ -698,8 +527,8 @@ int api_server_start(const api_config_t *cfg, api_server_t **out, char *err,
     info.iface = srv->host;
     info.protocols = api_protocols;
     info.user = srv;
-    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 * 0 |
-                   LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.options =
+        LWS_SERVER_OPTION_DISABLE_IPV6 * 0 | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.server_string = "vmsd";
     info.timeout_secs = 30;
     srv->ctx = lws_create_context(&info);
