@@ -9,6 +9,9 @@
  *    same with the end of the data;
  *  - no prefix of such a response is rejected as malformed or parses to
  *    a different response, so reading in pieces gives the same result.
+ * The input is also parsed as a --url value by vmsctl_url_parse(),
+ * which must accept only hosts, ports and path prefixes that are safe
+ * to write into a request line and Host header.
  *
  * fuzz-sources: src/vmsctl/http_parse.c
  */
@@ -48,8 +51,8 @@ static void fuzz_check_prefixes(const char *data, size_t len,
 
     for (size_t n = 0; n < len; n += step) {
         vmsctl_http_response_t part;
-        int rc = vmsctl_http_response_parse(data, n, 0, &part, err,
-                                            sizeof(err));
+        int rc =
+            vmsctl_http_response_parse(data, n, 0, &part, err, sizeof(err));
 
         if (rc == -EAGAIN)
             continue;
@@ -59,16 +62,41 @@ static void fuzz_check_prefixes(const char *data, size_t len,
     }
 }
 
+/* Parses text as a base URL and checks what an accepted one contains. */
+static void fuzz_check_url(const uint8_t *data, size_t size)
+{
+    char text[2048];
+    char err[256];
+    vmsctl_url_t url;
+    long port;
+
+    if (size >= sizeof(text))
+        return;
+    memcpy(text, data, size);
+    text[size] = '\0';
+    if (vmsctl_url_parse(text, &url, err, sizeof(err)) != 0)
+        return;
+    if (!url.host[0] || strpbrk(url.host, " \t\r\n/?#@[]"))
+        abort();
+    port = strtol(url.port, NULL, 10);
+    if (port < 1 || port > 65535)
+        abort();
+    for (const char *p = url.prefix; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+            *p == '?' || *p == '#')
+            abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;
     vmsctl_http_response_t open_resp;
     vmsctl_http_response_t closed_resp;
     char err[256];
-    int open_rc = vmsctl_http_response_parse(text, size, 0, &open_resp, err,
-                                             sizeof(err));
-    int closed_rc = vmsctl_http_response_parse(text, size, 1, &closed_resp,
-                                               err, sizeof(err));
+    int open_rc =
+        vmsctl_http_response_parse(text, size, 0, &open_resp, err, sizeof(err));
+    int closed_rc = vmsctl_http_response_parse(text, size, 1, &closed_resp, err,
+                                               sizeof(err));
 
     if (open_rc != 0 && open_rc != -EAGAIN && open_rc != -EBADMSG &&
         open_rc != -EMSGSIZE)
@@ -85,5 +113,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     vmsctl_http_response_clear(&open_resp);
     vmsctl_http_response_clear(&closed_resp);
+    fuzz_check_url(data, size);
     return 0;
 }
