@@ -392,22 +392,58 @@ static void nn_binary_rows(void *ctx, size_t begin, size_t end)
     }
 }
 
+/* Flat elementwise op split into chunks of 16384 elements. */
+struct nn_flat_ctx {
+    enum nn_op op;
+    enum nn_dtype dt;
+    const char *a, *b;
+    char *o;
+    int sa, sb;
+    size_t es, os;
+    int64_t count;
+    int rc;
+};
+
+#define NN_CHUNK 16384
+
+static void nn_binary_flat(void *ctx, size_t begin, size_t end)
+{
+    struct nn_flat_ctx *f = ctx;
+    int64_t lo = (int64_t)begin * NN_CHUNK;
+    int64_t hi = (int64_t)end * NN_CHUNK < f->count ? (int64_t)end * NN_CHUNK
+                                                    : f->count;
+    int rc = nn_binary_run(f->op, f->dt, f->a + (size_t)(lo * f->sa) * f->es,
+                           f->sa, f->b + (size_t)(lo * f->sb) * f->es, f->sb,
+                           f->o + (size_t)lo * f->os, hi - lo);
+
+    if (rc < 0)
+        f->rc = rc;
+}
+
 static int nn_exec_binary(struct nn_model *m, struct nn_node *n, char *err,
                           size_t errlen)
 {
     struct nn_tensor *a = T(0), *b = T(1), *o = O(0);
     struct nn_bin_ctx c = {m, n, 0, 0, {0}, {0}, {0}, 0, 0, 0, 0};
+    struct nn_flat_ctx f = {n->op, a->dtype, a->data, b->data, o->data, 1, 1,
+                            nn_dtype_size(a->dtype), nn_dtype_size(o->dtype),
+                            o->count, 0};
     int rc = 0;
+    bool flat = true;
 
     if (a->count == o->count && b->count == o->count) {
-        rc = nn_binary_run(n->op, a->dtype, a->data, 1, b->data, 1, o->data,
-                           o->count);
+        f.sa = f.sb = 1;
     } else if (b->count == 1 && a->count == o->count) {
-        rc = nn_binary_run(n->op, a->dtype, a->data, 1, b->data, 0, o->data,
-                           o->count);
+        f.sb = 0;
     } else if (a->count == 1 && b->count == o->count) {
-        rc = nn_binary_run(n->op, a->dtype, a->data, 0, b->data, 1, o->data,
-                           o->count);
+        f.sa = 0;
+    } else {
+        flat = false;
+    }
+    if (flat) {
+        nn_pool_run(m->pool, (size_t)((o->count + NN_CHUNK - 1) / NN_CHUNK),
+                    nn_binary_flat, &f);
+        rc = f.rc;
     } else {
         /* General broadcast: strides of each input over output dims. */
         int nd = o->ndim;
@@ -938,12 +974,19 @@ static int nn_infer_cast(struct nn_model *m, struct nn_node *n, char *err,
     return 0;
 }
 
-static int nn_exec_cast(struct nn_model *m, struct nn_node *n, char *err,
-                        size_t errlen)
-{
-    struct nn_tensor *x = T(0), *y = O(0);
+struct nn_cast_ctx {
+    const struct nn_tensor *x, *y;
+};
 
-    for (int64_t i = 0; i < x->count; i++) {
+static void nn_cast_range(void *ctx, size_t begin, size_t end)
+{
+    struct nn_cast_ctx *c = ctx;
+    const struct nn_tensor *x = c->x, *y = c->y;
+    int64_t lo = (int64_t)begin * NN_CHUNK;
+    int64_t hi = (int64_t)end * NN_CHUNK < x->count ? (int64_t)end * NN_CHUNK
+                                                    : x->count;
+
+    for (int64_t i = lo; i < hi; i++) {
         double v;
 
         switch (x->dtype) {
@@ -981,6 +1024,15 @@ static int nn_exec_cast(struct nn_model *m, struct nn_node *n, char *err,
             break;
         }
     }
+}
+
+static int nn_exec_cast(struct nn_model *m, struct nn_node *n, char *err,
+                        size_t errlen)
+{
+    struct nn_cast_ctx c = {T(0), O(0)};
+
+    nn_pool_run(m->pool, (size_t)((T(0)->count + NN_CHUNK - 1) / NN_CHUNK),
+                nn_cast_range, &c);
     return 0;
 }
 
