@@ -101,7 +101,7 @@ int onvif_client_connect(onvif_client_t *c, onvif_err_t *err)
     if (rc == -EACCES || rc == -ETIMEDOUT || rc == -EMSGSIZE)
         return onvif_err_prefix(c, "GetServices", rc, err);
     if (rc < 0) {
-        /* Cameras older than ONVIF 2.0 only know GetCapabilities. */
+        /* Cameras older than ONVIF 2.0 implement only GetCapabilities. */
         rc = onvif_soap_call(c, onvif_client_device_url(c),
                              ONVIF_ACTION_DEVICE "GetCapabilities",
                              "<tds:GetCapabilities><tds:Category>All"
@@ -313,8 +313,9 @@ int onvif_device_probe_client(onvif_client_t *c, onvif_device_t **out,
         goto fail;
     }
 
-    /* Media gives encoder settings with GetProfiles on every camera;
-     * Media2 is used when the camera has no Media service. */
+    /* Media's GetProfiles carries the encoder settings in every capture
+     * in tests/data/onvif, Media2's often not, so Media2 is used only
+     * when the camera has no Media service. */
     if (s->media == NULL && s->media2 != NULL)
         media2 = true;
     rc = onvif_fetch_profiles(c, media2, &dev->profiles, &dev->profile_count,

@@ -1,8 +1,8 @@
 /*
  * Minimal HTTP/1.1 client for SOAP: one POST per connection
  * ("Connection: close"), over TCP or TLS (OpenSSL), with a deadline for
- * the whole exchange and a cap on the response size. Answers are read
- * until the parser says they are complete, so a camera that keeps the
+ * the whole exchange and a cap on the response size. Responses are read
+ * until the parser reports them complete, so a camera that keeps the
  * connection open after a Content-Length body does not stall us.
  */
 #include "onvif/internal.h"
@@ -336,7 +336,11 @@ static int onvif_conn_left_ms(const onvif_conn_t *c)
     clock_gettime(CLOCK_MONOTONIC, &now);
     ms = (long long)(c->deadline.tv_sec - now.tv_sec) * 1000 +
          (c->deadline.tv_nsec - now.tv_nsec) / 1000000;
-    return ms < 0 ? 0 : ms > 3600000 ? 3600000 : (int)ms;
+    if (ms < 0)
+        return 0;
+    if (ms > 3600000)
+        return 3600000;
+    return (int)ms;
 }
 
 /* Waits for events on the socket until the deadline. Returns 0, or

@@ -73,7 +73,7 @@ typedef struct onvif_fault {
 } onvif_fault_t;
 
 /* Reads a SOAP 1.2 or 1.1 fault. Returns 0 and fills fault when the body
- * holds one, -ENOENT when it does not, -EBADMSG when not XML. */
+ * contains one, -ENOENT when it does not, -EBADMSG when not XML. */
 int onvif_parse_fault(const char *xml, size_t len, onvif_fault_t *fault,
                       onvif_err_t *err);
 
@@ -138,7 +138,7 @@ int onvif_parse_pull_messages(const char *xml, size_t len,
                               onvif_event_t **events, size_t *count,
                               onvif_err_t *err);
 
-/* Checks that the body holds an element whose local name is expected
+/* Checks that the body contains an element whose local name is expected
  * (for calls whose response carries nothing). */
 int onvif_parse_empty(const char *xml, size_t len, const char *expected,
                       onvif_err_t *err);
@@ -176,9 +176,9 @@ typedef struct onvif_http_response {
     size_t body_len;
 } onvif_http_response_t;
 
-/* Parses a complete or partial HTTP/1.x response in buf. eof tells that
- * the peer closed the connection (a body without length then ends
- * there). Returns 0 with *out filled when the response is complete,
+/* Parses a complete or partial HTTP/1.x response in buf. eof is true
+ * when the peer closed the connection, which ends a body without a
+ * length. Returns 0 with *out filled when the response is complete,
  * -EAGAIN when more bytes are needed, -EBADMSG when malformed. */
 int onvif_http_response_parse(const char *buf, size_t len, bool eof,
                               onvif_http_response_t *out, onvif_err_t *err);
@@ -195,7 +195,7 @@ typedef struct onvif_http_request {
     const char *tls_ca_file;
 } onvif_http_request_t;
 
-/* Sends one POST and reads the whole answer within the time limit. */
+/* Sends one POST and reads the whole response within the time limit. */
 int onvif_http_post(const onvif_http_request_t *req,
                     onvif_http_response_t *resp, onvif_err_t *err);
 

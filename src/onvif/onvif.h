@@ -10,9 +10,9 @@
  *                NotAuthorized fault)
  *   -EOPNOTSUPP  the camera does not implement the call or service
  *   -EINVAL      invalid argument (ours, or an InvalidArgVal fault)
- *   -ETIMEDOUT   no complete answer within the time limit
- *   -EMSGSIZE    the answer exceeded the size limit
- *   -EBADMSG     the answer is not a well-formed, safe SOAP document
+ *   -ETIMEDOUT   no complete response within the time limit
+ *   -EMSGSIZE    the response exceeded the size limit
+ *   -EBADMSG     the response is not a well-formed, safe SOAP document
  *   -EPROTO      another SOAP fault or an unexpected HTTP status
  *   -ECONNREFUSED, -EHOSTUNREACH, ...  socket errors as they occur
  *   -ENOMEM      out of memory
@@ -301,8 +301,8 @@ typedef struct onvif_subscription {
 int onvif_events_subscribe(onvif_client_t *client, int termination_s,
                            onvif_subscription_t **out, onvif_err_t *err);
 
-/* Pulls up to max_messages events, waiting up to timeout_s seconds on
- * the camera for the first one; the HTTP time limit is extended by that
+/* Pulls up to max_messages events. The camera waits up to timeout_s
+ * seconds for the first one, so the HTTP time limit is extended by that
  * wait. *events is freed with onvif_events_free(); *count may be 0. */
 int onvif_events_pull(onvif_client_t *client, onvif_subscription_t *sub,
                       int timeout_s, int max_messages,
@@ -322,8 +322,8 @@ void onvif_subscription_free(onvif_subscription_t *sub);
  * camera_host and is unusable: unspecified (0.0.0.0, ::), loopback
  * (localhost, 127.x, ::1), or a private or link-local address while
  * camera_host is itself a literal address. Public addresses and names
- * are kept. *out is a new string (always set on success, freed with
- * free()); *rewritten tells the caller to log the change. */
+ * are kept. On success *out is a new string, freed with free(), and
+ * *rewritten is true when the host was replaced, for the caller's log. */
 int onvif_uri_rewrite(const char *uri, const char *camera_host, char **out,
                       bool *rewritten, onvif_err_t *err);
 
@@ -342,7 +342,7 @@ typedef struct onvif_discovered {
     char *location; /* scope .../location/... */
     char *types;    /* Types text as sent, or NULL */
     char *scopes;   /* Scopes text as sent, or NULL */
-    char from[64];  /* address the answer came from */
+    char from[64];  /* source address of the ProbeMatches */
 } onvif_discovered_t;
 
 typedef struct onvif_discovery_options {
@@ -354,7 +354,7 @@ typedef struct onvif_discovery_options {
     /* Also send a unicast Probe to this host[:port] (default port 3702).
      * NULL for none. */
     const char *unicast_address;
-    int duration_ms; /* how long to collect answers; 0 means 3000 */
+    int duration_ms; /* how long to collect ProbeMatches; 0 means 3000 */
     int port;        /* destination port, 0 means 3702 (for tests) */
 } onvif_discovery_options_t;
 

@@ -3,10 +3,10 @@
  * fault mapping. One onvif_client_t per camera.
  *
  * Authentication order: every authenticated call carries a
- * WS-UsernameToken (ONVIF Core requires cameras to accept it). A camera
- * that answers 401 with a Digest challenge gets the same request again
- * with an HTTP Digest Authorization header; the challenge is kept so
- * later calls send Digest at once.
+ * WS-UsernameToken (ONVIF Core requires cameras to accept it). When a
+ * camera replies 401 with a Digest challenge, the same request is sent
+ * again with an HTTP Digest Authorization header. The challenge is kept,
+ * so later calls send Digest at once.
  */
 #include "onvif/internal.h"
 
@@ -276,7 +276,7 @@ fail:
     return rc;
 }
 
-/* Turns a non-2xx answer into an error naming the camera and call. */
+/* Turns a non-2xx response into an error naming the camera and call. */
 static int onvif_soap_status_error(onvif_client_t *c, const char *name,
                                    const onvif_http_response_t *resp,
                                    onvif_err_t *err)
@@ -359,8 +359,8 @@ int onvif_soap_call(onvif_client_t *c, const char *url, const char *action,
             goto fail;
         }
 
-        /* A Digest challenge that we have not answered yet (or a fresh
-         * nonce after a stale one) earns one more attempt. */
+        /* A new Digest challenge (the first one, or a fresh nonce after
+         * a stale one) gets one more attempt. */
         if (resp.status == 401 && auth && c->username != NULL &&
             resp.www_authenticate != NULL &&
             (c->digest_challenge == NULL ||

@@ -4,7 +4,7 @@
  * Cameras behind NAT, fresh from the factory or with a second network
  * interface often announce an address the VMS cannot reach: 0.0.0.0,
  * 127.0.0.1, or the private address of another interface. The address
- * the camera answered on is known to work, so it replaces those hosts.
+ * that reached the camera is known to work, so it replaces those hosts.
  */
 #include "onvif/internal.h"
 

@@ -1,8 +1,8 @@
 /*
- * libFuzzer target: the HTTP response parser of the ONVIF client, fed
- * the input whole and then cut at every eighth length, with and without
- * end of stream; then the Digest challenge it keeps, and the URL
- * parser on the input's first line.
+ * libFuzzer target: the HTTP response parser of the ONVIF client. The
+ * input is parsed whole, with and without end of stream, and then cut
+ * at every eighth length. The Digest challenge it keeps and the URL
+ * parser on the input's first line are fuzzed as well.
  *
  * fuzz-sources: src/onvif/xml.c src/onvif/http.c
  * fuzz-packages: libxml-2.0 openssl
@@ -25,7 +25,7 @@ static void fuzz_onvif_http_once(const char *buf, size_t len, bool eof)
     err.msg[0] = '\0';
     rc = onvif_http_response_parse(buf, len, eof, &resp, &err);
     if (rc == -EAGAIN && eof)
-        abort(); /* at end of stream the answer is complete or bad */
+        abort(); /* at end of stream a response is complete or bad */
     if (rc < 0 && rc != -EAGAIN && rc != -EBADMSG && rc != -ENOMEM)
         abort();
     if (rc == -EBADMSG && err.msg[0] == '\0')

@@ -1,6 +1,6 @@
 /*
  * Client tests against the fake-onvif fixture on 127.0.0.1: probe,
- * credentials, faults, time limits, hostile answers, clock offset,
+ * credentials, faults, time limits, hostile responses, clock offset,
  * HTTP Digest, URI rewriting, PTZ, date and time, events.
  *
  * FAKE_ONVIF names the fixture binary.

@@ -4,7 +4,7 @@
 # joined by one veth pair. No packet touches the machine's own
 # interfaces. Needs root and iproute2; exits 77 (skipped) without them.
 #
-# Cameras: A answers on 10.231.0.2 and 10.231.0.4 under one endpoint
+# Cameras: A replies from 10.231.0.2 and 10.231.0.4 under one endpoint
 # reference and also announces a link-local XAddr; B runs 20 minutes
 # ahead. The client must find both with one multicast probe, merged by
 # endpoint, then probe each over SOAP. A third camera C then starts with

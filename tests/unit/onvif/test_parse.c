@@ -2,8 +2,8 @@
  * Parser tests over responses captured from real cameras (see
  * tests/data/SOURCES.md): device information, services, profiles,
  * stream and snapshot URIs, date and time, PTZ, events, faults and
- * WS-Discovery; plus the XML safety rules, the HTTP response parser,
- * HTTP Digest, WS-UsernameToken and URI rewriting.
+ * WS-Discovery. The same program tests the XML safety rules, the HTTP
+ * response parser, HTTP Digest, WS-UsernameToken and URI rewriting.
  *
  * ONVIF_TEST_DATA names the tests/data/onvif directory.
  */
