@@ -98,7 +98,8 @@ int onvif_client_connect(onvif_client_t *c, onvif_err_t *err)
         free(xml);
         xml = NULL;
     }
-    if (rc == -EACCES || rc == -ETIMEDOUT || rc == -EMSGSIZE)
+    if (rc < 0 && rc != -EOPNOTSUPP && rc != -EPROTO && rc != -EINVAL &&
+        rc != -EBADMSG)
         return onvif_err_prefix(c, "GetServices", rc, err);
     if (rc < 0) {
         /* Cameras older than ONVIF 2.0 implement only GetCapabilities. */

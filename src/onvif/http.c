@@ -7,6 +7,7 @@
  */
 #include "onvif/internal.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 int onvif_url_parse(const char *url, onvif_url_t *out, onvif_err_t *err)
 {
@@ -422,6 +424,7 @@ static int onvif_conn_tcp(onvif_conn_t *c, const onvif_url_t *u,
 static int onvif_conn_tls(onvif_conn_t *c, const onvif_url_t *u,
                           const char *ca_file, onvif_err_t *err)
 {
+    unsigned char addr[sizeof(struct in6_addr)];
     int rc;
 
     c->ctx = SSL_CTX_new(TLS_client_method());
@@ -439,9 +442,16 @@ static int onvif_conn_tls(onvif_conn_t *c, const onvif_url_t *u,
     if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
         return onvif_fail(err, -ENOMEM, "%s: cannot create TLS session",
                           u->host);
-    SSL_set_tlsext_host_name(c->ssl, u->host);
-    if (ca_file != NULL)
-        SSL_set1_host(c->ssl, u->host);
+    if (inet_pton(AF_INET, u->host, &addr) == 1 ||
+        inet_pton(AF_INET6, u->host, &addr) == 1) {
+        /* Cameras are mostly reached by address: check the IP SAN. */
+        if (ca_file != NULL)
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), u->host);
+    } else {
+        SSL_set_tlsext_host_name(c->ssl, u->host);
+        if (ca_file != NULL)
+            SSL_set1_host(c->ssl, u->host);
+    }
     for (;;) {
         rc = SSL_connect(c->ssl);
         if (rc == 1)
@@ -455,7 +465,13 @@ static int onvif_conn_tls(onvif_conn_t *c, const onvif_url_t *u,
             break;
         default: {
             char msg[160];
+            long verify = SSL_get_verify_result(c->ssl);
 
+            if (verify != X509_V_OK)
+                return onvif_fail(err, -EPROTO, "%s:%d: TLS certificate "
+                                  "rejected: %s; check the CA file or the "
+                                  "camera address", u->host, u->port,
+                                  X509_verify_cert_error_string(verify));
             ERR_error_string_n(ERR_get_error(), msg, sizeof(msg));
             return onvif_fail(err, -EPROTO, "%s:%d: TLS handshake failed: "
                               "%s", u->host, u->port, msg);

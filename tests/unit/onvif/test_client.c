@@ -357,6 +357,118 @@ static void zero_host_uris_rewritten(void **state)
     fake_stop(&f);
 }
 
+/* ---- Old cameras, Media2 and HTTPS --------------------------------------------- */
+
+static void old_device_capabilities(void **state)
+{
+    fake_t f;
+    onvif_device_t *dev = NULL;
+    onvif_err_t err = {""};
+
+    fake_start(&f, "--username", "admin", "--password", "s3cret",
+               "--old-device", NULL);
+    if (onvif_device_probe(f.address, &good, NULL, &dev, &err) != 0)
+        fail_msg("probe failed: %s", err.msg);
+    assert_int_equal(dev->profile_count, 3);
+    assert_non_null(dev->services.media);
+    assert_null(dev->services.media2);
+    assert_true(fake_logged(&f, "GetCapabilities"));
+    onvif_device_free(dev);
+    fake_stop(&f);
+}
+
+static void media2_only_device(void **state)
+{
+    fake_t f;
+    onvif_device_t *dev = NULL;
+    onvif_err_t err = {""};
+
+    fake_start(&f, "--username", "admin", "--password", "s3cret",
+               "--no-media", "--rtsp-url", "rtsp://127.0.0.1:8554/m2", NULL);
+    if (onvif_device_probe(f.address, &good, NULL, &dev, &err) != 0)
+        fail_msg("probe failed: %s", err.msg);
+    assert_null(dev->services.media);
+    assert_non_null(dev->services.media2);
+    assert_int_equal(dev->profile_count, 3);
+    assert_string_equal(dev->profiles[1].name, "subStream");
+    assert_string_equal(dev->profiles[0].stream_uri,
+                        "rtsp://127.0.0.1:8554/m2");
+    assert_non_null(strstr(dev->profiles[2].snapshot_uri,
+                           "/snapshot/Profile_3"));
+    /* No resolution in these profiles: first and last are taken. */
+    assert_int_equal(dev->main_profile, 0);
+    assert_int_equal(dev->sub_profile, 2);
+    assert_true(fake_logged(&f, "/onvif/media2 GetProfiles"));
+    onvif_device_free(dev);
+    fake_stop(&f);
+}
+
+/* Makes a self-signed certificate for subject_alt_name in dir. */
+static void make_certificate(const char *dir, const char *name,
+                             const char *subject_alt_name)
+{
+    char cmd[1024];
+
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "
+             "/CN=fake-onvif -addext subjectAltName=%s -keyout %s/%s.key "
+             "-out %s/%s.pem 2>/dev/null",
+             subject_alt_name, dir, name, dir, name);
+    if (system(cmd) != 0)
+        fail_msg("openssl could not make a certificate: %s", cmd);
+}
+
+static void https_with_and_without_ca(void **state)
+{
+    char dir[] = "/tmp/onvif-tls-XXXXXX", cert[128], key[128], other[128];
+    char url[128], cmd[160];
+    fake_t f;
+    onvif_device_t *dev = NULL;
+    onvif_err_t err = {""};
+    onvif_client_options_t opts = {0};
+
+    assert_non_null(mkdtemp(dir));
+    make_certificate(dir, "camera", "IP:127.0.0.1");
+    make_certificate(dir, "other", "DNS:other.example");
+    snprintf(cert, sizeof(cert), "%s/camera.pem", dir);
+    snprintf(key, sizeof(key), "%s/camera.key", dir);
+    snprintf(other, sizeof(other), "%s/other.pem", dir);
+    fake_start(&f, "--username", "admin", "--password", "s3cret",
+               "--tls-cert", cert, "--tls-key", key, NULL);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/onvif/device_service",
+             f.port);
+
+    /* No CA file: encrypted, certificate not checked. */
+    if (onvif_device_probe(url, &good, NULL, &dev, &err) != 0)
+        fail_msg("probe failed: %s", err.msg);
+    assert_true(strncmp(dev->services.media, "https://", 8) == 0);
+    assert_int_equal(dev->profile_count, 3);
+    onvif_device_free(dev);
+
+    /* The camera's own certificate as CA: chain and IP address match. */
+    opts.tls_ca_file = cert;
+    if (onvif_device_probe(url, &good, &opts, &dev, &err) != 0)
+        fail_msg("probe with CA failed: %s", err.msg);
+    onvif_device_free(dev);
+
+    /* Another CA: rejected with the reason. */
+    opts.tls_ca_file = other;
+    assert_int_equal(onvif_device_probe(url, &good, &opts, &dev, &err),
+                     -EPROTO);
+    assert_non_null(strstr(err.msg, "certificate rejected"));
+
+    /* Plain HTTP to the TLS port fails cleanly. */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/onvif/device_service",
+             f.port);
+    opts.tls_ca_file = NULL;
+    opts.timeout_ms = 1000;
+    assert_true(onvif_device_probe(url, &good, &opts, &dev, &err) < 0);
+    assert_null(dev);
+    fake_stop(&f);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ---- PTZ ----------------------------------------------------------------------- */
 
 static void ptz_calls(void **state)
@@ -509,6 +621,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(clock_offset_negative),
         cmocka_unit_test(http_digest_fallback),
         cmocka_unit_test(zero_host_uris_rewritten),
+        cmocka_unit_test(old_device_capabilities),
+        cmocka_unit_test(media2_only_device),
+        cmocka_unit_test(https_with_and_without_ca),
         cmocka_unit_test(ptz_calls),
         cmocka_unit_test(system_time_set_and_get),
         cmocka_unit_test(events_pull_point),
