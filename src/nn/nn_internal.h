@@ -99,6 +99,8 @@ struct nn_node {
     struct nn_attrs a;
     int bias;                   /* fused bias tensor or -1 */
     int residual;               /* fused residual add tensor or -1 */
+    int scale;                  /* per-input-channel scale of x, or -1 */
+    float *scaled_filter;       /* filter times scale, refreshed per run */
     bool folded;                /* evaluated at plan time */
     bool dead;                  /* removed by fusion */
     double flops;

@@ -431,6 +431,7 @@ static int nn_build_nodes(struct nn_model *m, json_t *nodes, char *err,
 
         n->bias = -1;
         n->residual = -1;
+        n->scale = -1;
         if (!name || !op || !name[0])
             return nn_node_error(m, NULL, err, errlen, -EINVAL,
                                  "node %zu has no name or op", i);
@@ -1129,6 +1130,7 @@ void nn_model_free(nn_model *m)
         free(m->nodes[i].op_name);
         free(m->nodes[i].in);
         free(m->nodes[i].out);
+        free(m->nodes[i].scaled_filter);
     }
     nn_pool_free(m->pool);
     free(m->arena);

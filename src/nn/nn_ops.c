@@ -186,6 +186,20 @@ static int nn_exec_conv(struct nn_model *m, struct nn_node *n, char *err,
         nn_depthwise(m, &a);
         return 0;
     }
+    if (n->scale >= 0) {
+        /* Fold the per-channel scale of the input into the filter rows. */
+        const float *sv = m->tensors[n->scale].data;
+        const float *f = a.filter;
+        size_t rows = (size_t)a.kh * a.kw * a.c;
+
+        for (size_t r = 0; r < rows; r++) {
+            float g = sv[r % (size_t)a.c];
+
+            for (int o = 0; o < a.oc; o++)
+                n->scaled_filter[r * a.oc + o] = f[r * a.oc + o] * g;
+        }
+        a.filter = n->scaled_filter;
+    }
     a.scratch = m->scratch;
     if (n->scratch > 0 && !m->scratch) {
         /* Only constant folding at plan time gets here. */
