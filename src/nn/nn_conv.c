@@ -200,13 +200,9 @@ static void nn_conv_blocks(void *ctx, size_t begin, size_t end)
     size_t in_img = (size_t)a->h * a->w * a->c;
     size_t out_img = c->pixels * (size_t)a->oc;
     bool direct = nn_conv_is_direct(a);
-    size_t slot = begin * (size_t)nn_pool_threads(c->m->pool) /
-                  (c->blocks_per_image * (size_t)a->n);
-    float *col;
-
-    if (slot >= (size_t)nn_pool_threads(c->m->pool))
-        slot = (size_t)nn_pool_threads(c->m->pool) - 1;
-    col = a->scratch + slot * c->scratch_stride;
+    size_t slot = nn_pool_slot(c->m->pool, begin,
+                               c->blocks_per_image * (size_t)a->n);
+    float *col = a->scratch + slot * c->scratch_stride;
 
     for (size_t blk = begin; blk < end; blk++) {
         size_t img = blk / c->blocks_per_image;
@@ -534,6 +530,22 @@ static void nn_dw_quad_avx2(const struct nn_conv_args *a, const float *in,
         nn_dw_store8(a, o + 3 * C + c, acc3, off + (size_t)(3 * C + c),
                      alpha);
     }
+    /* Channels past the last multiple of 8, one pixel at a time. */
+    for (int q = 0; q < 4 && C8 < C; q++) {
+        for (int c = C8; c < C; c++) {
+            float acc = a->bias ? a->bias[c] : 0.0f;
+
+            for (int ky = ky0; ky < ky1; ky++)
+                for (int kx = 0; kx < a->kw; kx++)
+                    acc = fmaf(in[((size_t)(iy0 + ky * a->dh) * a->w +
+                                   (ix0 + q * a->sw + kx * a->dw)) * C + c],
+                               a->filter[((size_t)ky * a->kw + kx) * C + c],
+                               acc);
+            if (a->residual)
+                acc += a->residual[off + (size_t)(q * C + c)];
+            o[q * C + c] = nn_act1(acc, a->act, a->alpha);
+        }
+    }
 }
 
 /* AVX2/FMA depthwise rows for channel multiplier 1. */
@@ -550,7 +562,7 @@ static void nn_dw_rows_avx2(void *ctx, size_t begin, size_t end)
     int ox_lo = (a->pad_left + a->sw - 1) / a->sw;
     int last = a->w - 1 - (a->kw - 1) * a->dw + a->pad_left;
     int ox_hi = last < 0 ? 0 : last / a->sw + 1;
-    bool quad = (C & 7) == 0 && a->act != NN_ACT_SIGMOID;
+    bool quad = C >= 8 && a->act != NN_ACT_SIGMOID;
 
     if (ox_hi > a->ow)
         ox_hi = a->ow;

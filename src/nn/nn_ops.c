@@ -686,6 +686,8 @@ static int nn_infer_maxpool(struct nn_model *m, struct nn_node *n, char *err,
     int64_t dims[4] = {x->dims[0], oh, ow, x->dims[3]};
 
     nn_set_shape(O(0), NN_DTYPE_FLOAT32, 4, dims);
+    if (n->a.strides[1] == 1 && n->a.strides[2] == 1)
+        n->scratch = (size_t)(x->dims[2] * x->dims[3]) * sizeof(float);
     return 0;
 }
 
@@ -693,6 +695,7 @@ struct nn_pool_ctx {
     struct nn_model *m;
     struct nn_node *n;
     int pt, pl;
+    size_t rows;                /* parallel items, for the scratch slot */
 };
 
 static void nn_maxpool_rows(void *ctx, size_t begin, size_t end)
@@ -737,10 +740,62 @@ static void nn_maxpool_rows(void *ctx, size_t begin, size_t end)
     }
 }
 
+/*
+ * Stride-1 max pooling as two passes (rows, then columns) through the
+ * output buffer: k + k compares per value in place of k * k.
+ */
+static void nn_maxpool_sep_rows(void *ctx, size_t begin, size_t end)
+{
+    struct nn_pool_ctx *p = ctx;
+    struct nn_model *m = p->m;
+    struct nn_node *n = p->n;
+    const struct nn_tensor *x = T(0), *y = O(0);
+    int H = (int)x->dims[1], W = (int)x->dims[2], C = (int)x->dims[3];
+    int OH = (int)y->dims[1], OW = (int)y->dims[2];
+    int kh = n->a.ksize[1], kw = n->a.ksize[2];
+    const float *in = x->data;
+    float *out = y->data;
+
+    /* Rows of the output: column maxima over kh input rows, then across. */
+    for (size_t r = begin; r < end; r++) {
+        int b = (int)(r / (size_t)OH), oy = (int)(r % (size_t)OH);
+        float *o = out + ((size_t)b * OH + oy) * OW * C;
+        float *colmax = (float *)m->scratch +
+                        nn_pool_slot(m->pool, begin, p->rows) *
+                            (m->scratch_per_thread / sizeof(float));
+        int y0 = oy - p->pt, y1 = y0 + kh;
+
+        y0 = y0 < 0 ? 0 : y0;
+        y1 = y1 > H ? H : y1;
+        memcpy(colmax, in + ((size_t)b * H + y0) * W * C,
+               (size_t)W * C * sizeof(float));
+        for (int iy = y0 + 1; iy < y1; iy++) {
+            const float *restrict row = in + ((size_t)b * H + iy) * W * C;
+
+            for (size_t i = 0; i < (size_t)W * C; i++)
+                colmax[i] = row[i] > colmax[i] ? row[i] : colmax[i];
+        }
+        for (int ox = 0; ox < OW; ox++) {
+            int x0 = ox - p->pl, x1 = x0 + kw;
+            float *restrict dst = o + (size_t)ox * C;
+
+            x0 = x0 < 0 ? 0 : x0;
+            x1 = x1 > W ? W : x1;
+            memcpy(dst, colmax + (size_t)x0 * C, (size_t)C * sizeof(float));
+            for (int ix = x0 + 1; ix < x1; ix++) {
+                const float *restrict src = colmax + (size_t)ix * C;
+
+                for (int c = 0; c < C; c++)
+                    dst[c] = src[c] > dst[c] ? src[c] : dst[c];
+            }
+        }
+    }
+}
+
 static int nn_exec_maxpool(struct nn_model *m, struct nn_node *n, char *err,
                            size_t errlen)
 {
-    struct nn_pool_ctx p = {m, n, 0, 0};
+    struct nn_pool_ctx p = {m, n, 0, 0, 0};
     int oh, ow;
 
     nn_conv_out((int)T(0)->dims[1], n->a.ksize[1], n->a.strides[1], 1,
@@ -749,8 +804,11 @@ static int nn_exec_maxpool(struct nn_model *m, struct nn_node *n, char *err,
     nn_conv_out((int)T(0)->dims[2], n->a.ksize[2], n->a.strides[2], 1,
                 n->a.padding, n->a.explicit_pad[4], n->a.explicit_pad[5],
                 &ow, &p.pl);
-    nn_pool_run(m->pool, (size_t)(O(0)->dims[0] * O(0)->dims[1]),
-                nn_maxpool_rows, &p);
+    p.rows = (size_t)(O(0)->dims[0] * O(0)->dims[1]);
+    if (n->scratch > 0 && m->scratch)
+        nn_pool_run(m->pool, p.rows, nn_maxpool_sep_rows, &p);
+    else
+        nn_pool_run(m->pool, p.rows, nn_maxpool_rows, &p);
     return 0;
 }
 
@@ -843,7 +901,7 @@ static void nn_resize_rows(void *ctx, size_t begin, size_t end)
 static int nn_exec_resize(struct nn_model *m, struct nn_node *n, char *err,
                           size_t errlen)
 {
-    struct nn_pool_ctx p = {m, n, 0, 0};
+    struct nn_pool_ctx p = {m, n, 0, 0, 0};
 
     nn_pool_run(m->pool, (size_t)(O(0)->dims[0] * O(0)->dims[1]),
                 nn_resize_rows, &p);

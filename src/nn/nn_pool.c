@@ -150,3 +150,14 @@ void nn_pool_run(struct nn_pool *p, size_t count, nn_pool_fn fn, void *ctx)
         pthread_cond_wait(&p->done_cv, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }
+
+size_t nn_pool_slot(const struct nn_pool *p, size_t begin, size_t count)
+{
+    size_t threads = (size_t)nn_pool_threads(p), slot;
+
+    if (count == 0 || threads == 1)
+        return 0;
+    /* Inverse of nn_pool_range: begin_i = i * chunk + min(i, extra). */
+    slot = begin * threads / count;
+    return slot < threads ? slot : threads - 1;
+}

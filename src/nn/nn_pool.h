@@ -21,4 +21,10 @@ int nn_pool_threads(const struct nn_pool *pool);
 void nn_pool_run(struct nn_pool *pool, size_t count, nn_pool_fn fn,
                  void *ctx);
 
+/*
+ * Index (0 .. threads-1) of the thread that nn_pool_run gives the range
+ * starting at begin of count items; used to pick per-thread scratch.
+ */
+size_t nn_pool_slot(const struct nn_pool *pool, size_t begin, size_t count);
+
 #endif
