@@ -8,6 +8,7 @@
 #include "onvif/internal.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +55,10 @@ static void onvif_xml_quiet(void *ctx, const char *msg, ...)
 {
 }
 
+/* libxml2 2.9 must be initialised once before threads parse at the
+ * same time (the discovery listener runs on its own thread). */
+static pthread_once_t onvif_xml_once = PTHREAD_ONCE_INIT;
+
 int onvif_xml_read(const char *data, size_t len, const char *what,
                    xmlDocPtr *out, onvif_err_t *err)
 {
@@ -64,6 +69,7 @@ int onvif_xml_read(const char *data, size_t len, const char *what,
     int rc = -EBADMSG;
 
     *out = NULL;
+    pthread_once(&onvif_xml_once, xmlInitParser);
     if (data == NULL || len == 0)
         return onvif_fail(err, -EBADMSG, "%s: empty response, expected a "
                           "SOAP envelope", what);

@@ -252,8 +252,8 @@ static void probe_huge_response_capped(void **state)
                   err.msg);
     assert_non_null(strstr(err.msg, "4194304"));
     assert_true(elapsed < 5);
-    /* The 4 MiB cap plus the copy held while parsing stays far below
-     * the 50 MiB that the camera sends. */
+    /* The receive buffer stops at the 4 MiB cap, far below the 50 MiB
+     * that the camera sends. */
     assert_true(after.ru_maxrss - before.ru_maxrss < 16 * 1024);
     fake_stop(&f);
 }
