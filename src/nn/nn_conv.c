@@ -251,6 +251,13 @@ void nn_conv2d(struct nn_model *m, const struct nn_conv_args *a)
     c.rows_per_block = nn_conv_block_rows(k, c.pixels);
     if (c.rows_per_block == 0)
         return;
+    /* Small feature maps: at least one block per thread when possible. */
+    size_t threads = (size_t)nn_pool_threads(m->pool);
+    size_t share = (c.pixels * (size_t)a->n + threads - 1) / threads;
+
+    share = (share + 15) / 16 * 16;
+    if (a->n == 1 && share < c.rows_per_block)
+        c.rows_per_block = share;
     c.blocks_per_image = (c.pixels + c.rows_per_block - 1) /
                          c.rows_per_block;
     c.scratch_stride = nn_conv2d_scratch(a) / sizeof(float);

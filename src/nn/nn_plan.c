@@ -770,6 +770,50 @@ static int nn_fuse_channel_scale(struct nn_model *m)
     return 0;
 }
 
+
+/*
+ * Let the producer of an Identity's input write straight into the
+ * Identity's output, and point the input's other readers there too, so
+ * the copy disappears (centernet's outputs are Identities of large maps).
+ */
+static void nn_fuse_identities(struct nn_model *m)
+{
+    for (int k = 0; k < m->n_order; k++) {
+        struct nn_node *id = &m->nodes[m->order[k]];
+
+        if (id->dead || id->folded || id->op != NN_OP_IDENTITY)
+            continue;
+        int from = id->in[0], to = id->out[0];
+        int p = m->tensors[from].producer;
+
+        if (p < 0 || m->tensors[from].is_io || m->tensors[from].is_const ||
+            m->nodes[p].folded || m->nodes[p].op == NN_OP_PLACEHOLDER)
+            continue;
+        struct nn_node *prod = &m->nodes[p];
+
+        for (int i = 0; i < prod->n_out; i++)
+            if (prod->out[i] == from)
+                prod->out[i] = to;
+        m->tensors[to].producer = p;
+        for (int j = 0; j < m->n_nodes; j++) {
+            struct nn_node *r = &m->nodes[j];
+
+            if (r->dead || r == id)
+                continue;
+            for (int i = 0; i < r->n_in; i++)
+                if (r->in[i] == from)
+                    r->in[i] = to;
+            if (r->bias == from)
+                r->bias = to;
+            if (r->residual == from)
+                r->residual = to;
+            if (r->scale == from)
+                r->scale = to;
+        }
+        id->dead = true;
+    }
+}
+
 /* Fuse bias adds and activations into the convolution before them. */
 static int nn_plan_fuse(struct nn_model *m)
 {
@@ -1017,6 +1061,7 @@ int nn_plan(struct nn_model *m, char *err, size_t errlen)
         rc = nn_plan_fuse(m);
         if (rc < 0)
             return rc;
+        nn_fuse_identities(m);
     }
     nn_plan_liveness(m);
     m->flops = 0;
