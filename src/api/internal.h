@@ -125,4 +125,18 @@ void api_export_poll(api_server_t *srv);
 void api_export_detach(api_conn_t *c);
 void api_export_free_all(api_server_t *srv);
 
+/* Live view routes and statistics (live_ws.c, hls.c).
+ * api_route_live serves /api/v1/live/viewers and /api/v1/live/stats
+ * (rest is the path after /api/v1/live); api_live_route_camera serves
+ * the camera sub-resources hls/... and live/viewers;
+ * api_live_stream_stats returns a new JSON object with the figures of
+ * one stream's viewers, past and present, for the camera JSON. */
+int api_route_live(api_conn_t *c, const char *rest);
+int api_live_route_camera(api_conn_t *c, int64_t camera_id, const char *sub);
+json_t *api_live_stream_stats(api_server_t *srv, int64_t camera_id,
+                              const char *stream);
+int api_hls_route(api_conn_t *c, int64_t camera_id, const char *rest);
+void api_hls_poll(api_server_t *srv);
+json_t *api_hls_stats_json(api_server_t *srv, int64_t camera_id);
+
 #endif
