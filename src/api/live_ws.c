@@ -1,21 +1,81 @@
 /*
- * Live viewers over WebSocket: /api/v1/cameras/ID/live?stream=main|sub.
+ * Live viewers over WebSocket, and their statistics.
  *
- * The daemon sends a JSON text message describing the stream, then the
- * init segment, then one binary message per fragment, starting at the
- * latest keyframe. Fragments reach the viewer's bounded queue on the
- * ingest thread; this file sends them on the event loop.
+ * Two endpoints:
+ * - /api/v1/cameras/ID/live?stream=main|sub carries one stream. The
+ *   daemon sends a JSON text message describing the stream, then the
+ *   init segment, then one binary message per fragment, starting at the
+ *   latest keyframe.
+ * - /api/v1/live?streams=ID:STREAM,... carries up to LIVE_CHANNELS_MAX
+ *   streams, numbered from 0 in the order given. Every message is
+ *   binary and starts with two bytes: the channel and the kind. Kind 0
+ *   is a JSON description (as above, plus "channel", "camera" and
+ *   "stream"), kind 1 an init segment, kind 2 a fragment whose bytes
+ *   follow its UTC start time (8 bytes, big-endian microseconds), so
+ *   that a client can measure its latency.
+ *
+ * Fragments reach each viewer's bounded queues on the ingest thread;
+ * this file sends them on the event loop and keeps the statistics:
+ * per viewer, and per stream including viewers that have left.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/internal.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 /* Bytes sent per write callback; see server.c. */
 #define API_LIVE_CHUNK 65536
+/* The multiplexed protocol's header: channel and kind. */
+#define API_LIVE_MUX_HEADER 2
+/* Bytes of a fragment's UTC start time after the header. */
+#define API_LIVE_MUX_TIME 8
 
-static unsigned char api_live_scratch[LWS_PRE + API_LIVE_CHUNK];
+enum api_live_mux_kind {
+    API_LIVE_MUX_JSON = 0,
+    API_LIVE_MUX_INIT = 1,
+    API_LIVE_MUX_FRAGMENT = 2,
+};
+
+/* One stream a viewer watches. */
+typedef struct api_live_channel {
+    int64_t camera_id;
+    char stream[8];
+    hub_t *hub;
+} api_live_channel_t;
+
+/* What this file keeps per viewer besides api_conn_t. */
+typedef struct api_live_session {
+    api_conn_t *conn;
+    uint64_t id;               /* viewer number, from 1 */
+    int mux;                   /* the multiplexed protocol */
+    int64_t opened_us;         /* UTC */
+    char peer[64];
+    int channel_count;
+    api_live_channel_t channels[LIVE_CHANNELS_MAX];
+    struct api_live_session *next;
+} api_live_session_t;
+
+/* Totals of the viewers of one stream that have closed. */
+typedef struct api_live_totals {
+    api_server_t *srv;
+    int64_t camera_id;
+    char stream[8];
+    uint64_t viewers;
+    live_stats_t stats;
+    struct api_live_totals *next;
+} api_live_totals_t;
+
+/* Event-loop thread only. */
+static unsigned char api_live_scratch[LWS_PRE + API_LIVE_CHUNK +
+                                      API_LIVE_MUX_HEADER +
+                                      API_LIVE_MUX_TIME];
+static api_live_session_t *api_live_sessions;
+static api_live_totals_t *api_live_closed;
+static uint64_t api_live_next_id = 1;
 
 /* Wakes the event loop from an ingest thread. */
 static void api_live_wake(void *ctx)
@@ -23,75 +83,185 @@ static void api_live_wake(void *ctx)
     lws_cancel_service(ctx);
 }
 
-/* Resolves the live URL of a WebSocket request to its hub. Returns 0,
- * or -1 for an unknown path, camera or stream. Out-parameters may be
- * NULL. */
-int api_live_target(struct lws *wsi, hub_t **hub_out, int64_t *id_out,
-                    const char **stream_out)
+static api_live_session_t *api_live_session_of(const api_conn_t *c)
+{
+    for (api_live_session_t *s = api_live_sessions; s; s = s->next)
+        if (s->conn == c)
+            return s;
+    return NULL;
+}
+
+/* Parses "ID:STREAM,ID:STREAM" (":STREAM" defaults to main) into
+ * channels. Returns the number of channels, or -1. */
+static int api_live_parse_streams(api_server_t *srv, const char *text,
+                                  api_live_channel_t *out)
+{
+    int n = 0;
+
+    while (*text) {
+        char *end;
+        long long id = strtoll(text, &end, 10);
+        const char *stream = "main";
+        hub_t *hub;
+
+        if (end == text || id <= 0 || n == LIVE_CHANNELS_MAX)
+            return -1;
+        text = end;
+        if (*text == ':') {
+            text++;
+            if (strncmp(text, "main", 4) == 0) {
+                text += 4;
+            } else if (strncmp(text, "sub", 3) == 0) {
+                stream = "sub";
+                text += 3;
+            } else {
+                return -1;
+            }
+        }
+        if (*text == ',')
+            text++;
+        else if (*text)
+            return -1;
+        hub = srv->cfg.svc->stream_hub(srv->cfg.svc_ctx, id, stream);
+        if (!hub)
+            return -1;
+        out[n].camera_id = id;
+        snprintf(out[n].stream, sizeof(out[n].stream), "%s", stream);
+        out[n].hub = hub;
+        n++;
+    }
+    return n;
+}
+
+/* Resolves the WebSocket request's URL to its channels. Returns the
+ * number of channels with *mux set for /api/v1/live, or -1 for an
+ * unknown path, camera or stream. */
+static int api_live_resolve(struct lws *wsi, api_live_channel_t *channels,
+                            int *mux)
 {
     api_server_t *srv = lws_context_user(lws_get_context(wsi));
     char uri[256];
-    char arg[32];
-    const char *stream = "main";
+    char arg[512];
     const char *value;
     long long id = 0;
     int consumed = 0;
-    hub_t *hub;
 
-    if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
-        sscanf(uri, "/api/v1/cameras/%lld/live%n", &id, &consumed) != 1 ||
-        uri[consumed] != '\0')
+    if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
+        return -1;
+    if (strcmp(uri, "/api/v1/live") == 0) {
+        *mux = 1;
+        value = lws_get_urlarg_by_name(wsi, "streams=", arg, sizeof(arg));
+        if (!value || !*value)
+            return -1;
+        return api_live_parse_streams(srv, value, channels);
+    }
+    *mux = 0;
+    if (sscanf(uri, "/api/v1/cameras/%lld/live%n", &id, &consumed) != 1 ||
+        uri[consumed] != '\0' || id <= 0)
         return -1;
     value = lws_get_urlarg_by_name(wsi, "stream=", arg, sizeof(arg));
-    if (value)
-        stream = value;
-    if (strcmp(stream, "main") == 0)
-        stream = "main";
-    else if (strcmp(stream, "sub") == 0)
-        stream = "sub";
-    else
-        return -1;
-    hub = srv->cfg.svc->stream_hub(srv->cfg.svc_ctx, id, stream);
-    if (!hub)
+    snprintf(arg, sizeof(arg), "%lld:%s", id, value ? value : "main");
+    return api_live_parse_streams(srv, arg, channels) == 1 ? 1 : -1;
+}
+
+int api_live_target(struct lws *wsi, hub_t **hub_out, int64_t *id_out,
+                    const char **stream_out)
+{
+    static const char *const names[] = {"main", "sub"};
+    api_live_channel_t channels[LIVE_CHANNELS_MAX];
+    int mux;
+
+    if (api_live_resolve(wsi, channels, &mux) <= 0)
         return -1;
     if (hub_out)
-        *hub_out = hub;
+        *hub_out = channels[0].hub;
     if (id_out)
-        *id_out = id;
+        *id_out = channels[0].camera_id;
     if (stream_out)
-        *stream_out = stream;
+        *stream_out = strcmp(channels[0].stream, "sub") ? names[0]
+                                                        : names[1];
     return 0;
 }
 
-/* LWS_CALLBACK_ESTABLISHED: a viewer opened /api/v1/cameras/ID/live. */
+/* LWS_CALLBACK_ESTABLISHED: a viewer opened a live URL. */
 int api_live_open(api_conn_t *c, struct lws *wsi)
 {
     api_server_t *srv = lws_context_user(lws_get_context(wsi));
-    const char *stream;
-    int64_t id;
-    hub_t *hub;
+    api_live_session_t *s = calloc(1, sizeof(*s));
+    int n;
 
     c->srv = srv;
     c->wsi = wsi;
     c->fd = -1;
-    if (api_live_target(wsi, &hub, &id, &stream) < 0)
+    if (!s)
         return -1;
-    if (live_client_new(hub, srv->cfg.live_queue_bytes, api_live_wake, srv->ctx,
-                        &c->live) < 0)
+    n = api_live_resolve(wsi, s->channels, &s->mux);
+    if (n <= 0 ||
+        live_client_new(NULL, srv->cfg.live_queue_bytes, api_live_wake,
+                        srv->ctx, &c->live) < 0) {
+        free(s);
         return -1;
-    c->camera_id = id;
-    snprintf(c->stream, sizeof(c->stream), "%s", stream);
+    }
+    for (int i = 0; i < n; i++) {
+        if (live_client_add(c->live, s->channels[i].hub, NULL) < 0) {
+            live_client_free(c->live);
+            c->live = NULL;
+            free(s);
+            return -1;
+        }
+    }
+    s->channel_count = n;
+    s->conn = c;
+    s->id = api_live_next_id++;
+    s->opened_us = vms_realtime_us();
+    lws_get_peer_simple(wsi, s->peer, sizeof(s->peer));
+    s->next = api_live_sessions;
+    api_live_sessions = s;
+    c->camera_id = s->channels[0].camera_id;
+    snprintf(c->stream, sizeof(c->stream), "%s", s->channels[0].stream);
     c->next_live = srv->live_conns;
     srv->live_conns = c;
-    vms_log(VMS_LOG_INFO, "live", "camera=%lld stream=%s event=viewer_open",
-            (long long)id, stream);
+    for (int i = 0; i < n; i++)
+        vms_log(VMS_LOG_INFO, "live",
+                "viewer=%llu camera=%lld stream=%s channel=%d peer=%s "
+                "event=viewer_open",
+                (unsigned long long)s->id,
+                (long long)s->channels[i].camera_id, s->channels[i].stream,
+                i, s->peer);
     lws_callback_on_writable(wsi);
     return 0;
 }
 
+/* Adds a closing viewer's figures to its stream's totals. */
+static void api_live_add_totals(api_server_t *srv,
+                                const api_live_channel_t *ch,
+                                const live_stats_t *st)
+{
+    api_live_totals_t *t;
+
+    for (t = api_live_closed; t; t = t->next)
+        if (t->srv == srv && t->camera_id == ch->camera_id &&
+            strcmp(t->stream, ch->stream) == 0)
+            break;
+    if (!t) {
+        t = calloc(1, sizeof(*t));
+        if (!t)
+            return; /* the totals lose this viewer; nothing else does */
+        t->srv = srv;
+        t->camera_id = ch->camera_id;
+        snprintf(t->stream, sizeof(t->stream), "%s", ch->stream);
+        t->next = api_live_closed;
+        api_live_closed = t;
+    }
+    t->viewers++;
+    live_stats_merge(&t->stats, st);
+    t->stats.queue_bytes = 0;
+    t->stats.queue_len = 0;
+}
+
 void api_live_close(api_conn_t *c)
 {
-    live_stats_t st;
+    api_live_session_t *s = api_live_session_of(c);
 
     if (!c->live)
         return;
@@ -101,14 +271,37 @@ void api_live_close(api_conn_t *c)
             break;
         }
     }
-    live_client_get_stats(c->live, &st);
-    vms_log(VMS_LOG_INFO, "live",
-            "camera=%lld stream=%s event=viewer_close fragments_sent=%llu "
-            "fragments_skipped=%llu bytes_sent=%llu",
-            (long long)c->camera_id, c->stream,
-            (unsigned long long)st.fragments_sent,
-            (unsigned long long)st.fragments_skipped,
-            (unsigned long long)st.bytes_sent);
+    for (int i = 0; s && i < s->channel_count; i++) {
+        live_stats_t st;
+
+        if (live_client_get_stats(c->live, i, &st) < 0)
+            continue;
+        vms_log(VMS_LOG_INFO, "live",
+                "viewer=%llu camera=%lld stream=%s channel=%d "
+                "event=viewer_close fragments_sent=%llu "
+                "fragments_skipped=%llu overflows=%llu bytes_sent=%llu "
+                "delivery_p50_us=%llu delivery_p99_us=%llu",
+                (unsigned long long)s->id,
+                (long long)s->channels[i].camera_id, s->channels[i].stream,
+                i, (unsigned long long)st.fragments_sent,
+                (unsigned long long)st.fragments_skipped,
+                (unsigned long long)st.overflows,
+                (unsigned long long)st.bytes_sent,
+                (unsigned long long)live_latency_quantile(&st.delivery, 0.5),
+                (unsigned long long)live_latency_quantile(&st.delivery,
+                                                          0.99));
+        api_live_add_totals(c->srv, &s->channels[i], &st);
+    }
+    if (s) {
+        for (api_live_session_t **p = &api_live_sessions; *p;
+             p = &(*p)->next) {
+            if (*p == s) {
+                *p = s->next;
+                break;
+            }
+        }
+        free(s);
+    }
     live_client_free(c->live);
     c->live = NULL;
     vms_buf_unref(c->item.buf);
@@ -117,16 +310,88 @@ void api_live_close(api_conn_t *c)
     c->item.frag = NULL;
 }
 
-/* Sends the next piece of live data: the JSON header before an init
+/* Writes the JSON description of item's stream into out; returns its
+ * length. */
+static int api_live_describe(api_conn_t *c, const api_live_session_t *s,
+                             char *out, size_t cap)
+{
+    const api_live_channel_t *ch = &s->channels[c->item.channel];
+    hub_info_t info;
+
+    memset(&info, 0, sizeof(info));
+    hub_get_info(ch->hub, &info);
+    if (!s->mux)
+        return snprintf(out, cap,
+                        "{\"type\":\"init\",\"mime\":\"video/mp4; "
+                        "codecs=\\\"%s\\\"\",\"width\":%d,\"height\":%d,"
+                        "\"generation\":%u}",
+                        info.codec, info.width, info.height,
+                        c->item.frag->generation);
+    return snprintf(out, cap,
+                    "{\"type\":\"init\",\"channel\":%d,\"camera\":%lld,"
+                    "\"stream\":\"%s\",\"mime\":\"video/mp4; "
+                    "codecs=\\\"%s\\\"\",\"codec\":\"%s\",\"width\":%d,"
+                    "\"height\":%d,\"fps\":%.3f,\"generation\":%u}",
+                    c->item.channel, (long long)ch->camera_id, ch->stream,
+                    info.codec, info.codec, info.width, info.height,
+                    info.fps, c->item.frag->generation);
+}
+
+/* Sends the JSON description that precedes an init segment. */
+static int api_live_send_description(api_conn_t *c,
+                                     const api_live_session_t *s)
+{
+    unsigned char *out = api_live_scratch + LWS_PRE;
+    size_t header = s->mux ? API_LIVE_MUX_HEADER : 0;
+    int len;
+
+    c->text_pending = 0;
+    len = api_live_describe(c, s, (char *)out + header,
+                            API_LIVE_CHUNK - header);
+    if (len < 0 || (size_t)len >= API_LIVE_CHUNK - header)
+        return -1;
+    if (s->mux) {
+        out[0] = (unsigned char)c->item.channel;
+        out[1] = API_LIVE_MUX_JSON;
+    }
+    len += (int)header;
+    if (lws_write(c->wsi, out, (size_t)len,
+                  s->mux ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) != len)
+        return -1;
+    lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+/* Writes the multiplexed header of the current item into out; returns
+ * its length. */
+static size_t api_live_mux_header(const api_conn_t *c, unsigned char *out)
+{
+    int64_t start_us = c->item.frag->start_us;
+
+    out[0] = (unsigned char)c->item.channel;
+    if (c->item.kind == LIVE_ITEM_INIT) {
+        out[1] = API_LIVE_MUX_INIT;
+        return API_LIVE_MUX_HEADER;
+    }
+    out[1] = API_LIVE_MUX_FRAGMENT;
+    for (int i = 0; i < API_LIVE_MUX_TIME; i++)
+        out[API_LIVE_MUX_HEADER + i] =
+            (unsigned char)((uint64_t)start_us >> (56 - 8 * i));
+    return API_LIVE_MUX_HEADER + API_LIVE_MUX_TIME;
+}
+
+/* Sends the next piece of live data: the description before an init
  * segment, then binary messages in chunks. */
 int api_live_writeable(api_conn_t *c)
 {
+    api_live_session_t *s = api_live_session_of(c);
     unsigned char *out = api_live_scratch + LWS_PRE;
+    size_t header = 0;
     size_t n;
     int start;
     int end;
 
-    if (!c->live)
+    if (!c->live || !s)
         return -1;
     if (!c->item.buf) {
         if (!live_client_next(c->live, &c->item))
@@ -134,40 +399,24 @@ int api_live_writeable(api_conn_t *c)
         c->item_off = 0;
         c->text_pending = c->item.kind == LIVE_ITEM_INIT;
     }
-    if (c->text_pending) {
-        hub_info_t info;
-        hub_t *hub = c->srv->cfg.svc->stream_hub(c->srv->cfg.svc_ctx,
-                                                 c->camera_id, c->stream);
-        int len;
-
-        memset(&info, 0, sizeof(info));
-        if (hub)
-            hub_get_info(hub, &info);
-        len = snprintf((char *)out, API_LIVE_CHUNK,
-                       "{\"type\":\"init\",\"mime\":\"video/mp4; "
-                       "codecs=\\\"%s\\\"\",\"width\":%d,\"height\":%d,"
-                       "\"generation\":%u}",
-                       info.codec, info.width, info.height,
-                       c->item.frag->generation);
-        c->text_pending = 0;
-        if (lws_write(c->wsi, out, (size_t)len, LWS_WRITE_TEXT) != len)
-            return -1;
-        lws_callback_on_writable(c->wsi);
-        return 0;
-    }
+    if (c->text_pending)
+        return api_live_send_description(c, s);
+    start = c->item_off == 0;
+    if (start && s->mux)
+        header = api_live_mux_header(c, out);
     n = c->item.buf->len - c->item_off;
     if (n > API_LIVE_CHUNK)
         n = API_LIVE_CHUNK;
-    memcpy(out, c->item.buf->data + c->item_off, n);
-    start = c->item_off == 0;
+    memcpy(out + header, c->item.buf->data + c->item_off, n);
     c->item_off += n;
     end = c->item_off == c->item.buf->len;
-    if (lws_write(c->wsi, out, n,
+    if (lws_write(c->wsi, out, n + header,
                   (enum lws_write_protocol)lws_write_ws_flags(
-                      LWS_WRITE_BINARY, start, end)) != (int)n)
+                      LWS_WRITE_BINARY, start, end)) != (int)(n + header))
         return -1;
     if (end) {
-        live_client_sent(c->live, c->item.buf->len);
+        live_client_sent(c->live, &c->item, c->item.buf->len,
+                         vms_monotonic_us());
         vms_buf_unref(c->item.buf);
         hub_fragment_unref(c->item.frag);
         c->item.buf = NULL;
@@ -183,4 +432,216 @@ void api_live_poll(api_server_t *srv)
     for (api_conn_t *l = srv->live_conns; l; l = l->next_live)
         if (!l->item.buf && live_client_pending(l->live))
             lws_callback_on_writable(l->wsi);
+    api_hls_poll(srv);
+}
+
+/* Builds the JSON form of a viewer's or a stream's figures. */
+static json_t *api_live_stats_json(const live_stats_t *st)
+{
+    json_t *obj = json_object();
+
+    if (!obj)
+        return NULL;
+    json_object_set_new(obj, "fragments_sent",
+                        json_integer((json_int_t)st->fragments_sent));
+    json_object_set_new(obj, "fragments_skipped",
+                        json_integer((json_int_t)st->fragments_skipped));
+    json_object_set_new(obj, "overflows",
+                        json_integer((json_int_t)st->overflows));
+    json_object_set_new(obj, "bytes_sent",
+                        json_integer((json_int_t)st->bytes_sent));
+    json_object_set_new(obj, "queue_bytes",
+                        json_integer((json_int_t)st->queue_bytes));
+    json_object_set_new(obj, "queue_fragments",
+                        json_integer((json_int_t)st->queue_len));
+    json_object_set_new(
+        obj, "delivery_p50_us",
+        json_integer((json_int_t)live_latency_quantile(&st->delivery, 0.5)));
+    json_object_set_new(obj, "delivery_p99_us",
+                        json_integer((json_int_t)live_latency_quantile(
+                            &st->delivery, 0.99)));
+    json_object_set_new(obj, "delivery_max_us",
+                        json_integer((json_int_t)st->delivery.max_us));
+    json_object_set_new(
+        obj, "age_p50_us",
+        json_integer((json_int_t)live_latency_quantile(&st->age, 0.5)));
+    json_object_set_new(
+        obj, "age_p99_us",
+        json_integer((json_int_t)live_latency_quantile(&st->age, 0.99)));
+    return obj;
+}
+
+/* Returns 1 if camera_id (0: any) matches the channel. */
+static int api_live_matches(const api_live_channel_t *ch, int64_t camera_id)
+{
+    return camera_id == 0 || ch->camera_id == camera_id;
+}
+
+/* Builds the list of open viewers of camera_id (0: every camera). */
+static json_t *api_live_viewers_json(api_server_t *srv, int64_t camera_id)
+{
+    json_t *arr = json_array();
+
+    for (api_live_session_t *s = api_live_sessions; arr && s; s = s->next) {
+        json_t *viewer;
+        json_t *channels;
+        int matched = 0;
+
+        if (s->conn->srv != srv)
+            continue;
+        for (int i = 0; i < s->channel_count; i++)
+            matched |= api_live_matches(&s->channels[i], camera_id);
+        if (!matched)
+            continue;
+        viewer = json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)s->id,
+                           "protocol", s->mux ? "multiplexed" : "camera",
+                           "peer", s->peer, "opened_us",
+                           (json_int_t)s->opened_us);
+        channels = json_array();
+        for (int i = 0; viewer && channels && i < s->channel_count; i++) {
+            live_stats_t st;
+            json_t *ch;
+
+            if (live_client_get_stats(s->conn->live, i, &st) < 0)
+                continue;
+            ch = api_live_stats_json(&st);
+            if (!ch)
+                continue;
+            json_object_set_new(ch, "channel", json_integer(i));
+            json_object_set_new(ch, "camera",
+                                json_integer(s->channels[i].camera_id));
+            json_object_set_new(ch, "stream",
+                                json_string(s->channels[i].stream));
+            json_array_append_new(channels, ch);
+        }
+        if (viewer)
+            json_object_set_new(viewer, "channels",
+                                channels ? channels : json_array());
+        json_array_append_new(arr, viewer);
+    }
+    return arr;
+}
+
+json_t *api_live_stream_stats(api_server_t *srv, int64_t camera_id,
+                              const char *stream)
+{
+    live_stats_t sum;
+    uint64_t viewers = 0;
+    uint64_t open = 0;
+    json_t *obj;
+
+    memset(&sum, 0, sizeof(sum));
+    for (api_live_totals_t *t = api_live_closed; t; t = t->next) {
+        if (t->srv == srv && t->camera_id == camera_id &&
+            strcmp(t->stream, stream) == 0) {
+            live_stats_merge(&sum, &t->stats);
+            viewers += t->viewers;
+        }
+    }
+    for (api_live_session_t *s = api_live_sessions; s; s = s->next) {
+        if (s->conn->srv != srv)
+            continue;
+        for (int i = 0; i < s->channel_count; i++) {
+            live_stats_t st;
+
+            if (s->channels[i].camera_id != camera_id ||
+                strcmp(s->channels[i].stream, stream) != 0 ||
+                live_client_get_stats(s->conn->live, i, &st) < 0)
+                continue;
+            live_stats_merge(&sum, &st);
+            open++;
+        }
+    }
+    obj = api_live_stats_json(&sum);
+    if (obj) {
+        json_object_set_new(obj, "viewers", json_integer((json_int_t)open));
+        json_object_set_new(obj, "viewers_total",
+                            json_integer((json_int_t)(viewers + open)));
+    }
+    return obj;
+}
+
+/* Builds {"streams": {...}, "viewers": [...]} for camera_id (0: every
+ * camera known to the catalog of open or past viewers). */
+static json_t *api_live_report(api_server_t *srv, int64_t camera_id)
+{
+    json_t *report = json_object();
+    json_t *streams = json_object();
+    char key[40];
+
+    if (!report || !streams) {
+        json_decref(report);
+        json_decref(streams);
+        return NULL;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        /* Every (camera, stream) pair that has or had a viewer. */
+        for (api_live_totals_t *t = api_live_closed; pass == 0 && t;
+             t = t->next) {
+            if (t->srv != srv || (camera_id && t->camera_id != camera_id))
+                continue;
+            snprintf(key, sizeof(key), "%lld:%s", (long long)t->camera_id,
+                     t->stream);
+            if (!json_object_get(streams, key))
+                json_object_set_new(streams, key,
+                                    api_live_stream_stats(srv, t->camera_id,
+                                                          t->stream));
+        }
+        for (api_live_session_t *s = api_live_sessions; pass == 1 && s;
+             s = s->next) {
+            for (int i = 0; s->conn->srv == srv && i < s->channel_count;
+                 i++) {
+                const api_live_channel_t *ch = &s->channels[i];
+
+                if (!api_live_matches(ch, camera_id))
+                    continue;
+                snprintf(key, sizeof(key), "%lld:%s",
+                         (long long)ch->camera_id, ch->stream);
+                if (!json_object_get(streams, key))
+                    json_object_set_new(
+                        streams, key,
+                        api_live_stream_stats(srv, ch->camera_id,
+                                              ch->stream));
+            }
+        }
+    }
+    json_object_set_new(report, "streams", streams);
+    json_object_set_new(report, "viewers",
+                        api_live_viewers_json(srv, camera_id));
+    json_object_set_new(report, "hls", api_hls_stats_json(srv, camera_id));
+    return report;
+}
+
+int api_route_live(api_conn_t *c, const char *rest)
+{
+    json_t *report;
+
+    if (c->method != API_GET && c->method != API_HEAD)
+        return api_respond_error(c, 405, "use GET on %s", c->path);
+    if (strcmp(rest, "/viewers") && strcmp(rest, "/stats"))
+        return api_respond_error(c, 404,
+                                 "unknown live resource '%s': expected "
+                                 "/api/v1/live/viewers or /api/v1/live/stats",
+                                 rest);
+    report = api_live_report(c->srv, 0);
+    if (!report)
+        return api_respond_error(c, 503, "out of memory: retry later");
+    return api_respond_json(c, 200, report);
+}
+
+int api_live_route_camera(api_conn_t *c, int64_t camera_id, const char *sub)
+{
+    json_t *report;
+
+    if (strncmp(sub, "hls/", 4) == 0)
+        return api_hls_route(c, camera_id, sub + 4);
+    if (strcmp(sub, "live/viewers") && strcmp(sub, "live/stats"))
+        return api_respond_error(c, 404,
+                                 "unknown live resource '%s': expected "
+                                 "live/viewers or live/stats",
+                                 sub);
+    report = api_live_report(c->srv, camera_id);
+    if (!report)
+        return api_respond_error(c, 503, "out of memory: retry later");
+    return api_respond_json(c, 200, report);
 }

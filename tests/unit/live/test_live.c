@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/clock.h"
 #include "live/live.h"
 #include "media/hub.h"
 #include "stream_fixture.h"
@@ -66,7 +67,7 @@ static hub_fragment_t *live_expect(live_client_t *c, live_item_kind_t kind)
         assert_ptr_equal(item.buf, item.frag->init);
     else
         assert_ptr_equal(item.buf, item.frag->data);
-    live_client_sent(c, item.buf->len);
+    live_client_sent(c, &item, item.buf->len, vms_monotonic_us());
     vms_buf_unref(item.buf);
     return item.frag;
 }
@@ -137,7 +138,7 @@ static void live_starts_with_init_and_backlog(void **state)
     assert_int_equal(frag->seq, key + 4);
     hub_fragment_unref(frag);
 
-    live_client_get_stats(c, &stats);
+    live_client_get_stats(c, -1, &stats);
     assert_int_equal(stats.fragments_sent, 4);
     assert_int_equal(stats.fragments_skipped, 0);
     assert_int_equal(stats.queue_len, 0);
@@ -169,10 +170,10 @@ static void live_overflow_skips_to_keyframe(void **state)
     for (size_t i = 0; i < key; i++) {
         live_publish(hub, i);
         published++;
-        live_client_get_stats(c, &stats);
+        live_client_get_stats(c, -1, &stats);
         assert_true(stats.queue_bytes <= max_bytes);
     }
-    live_client_get_stats(c, &stats);
+    live_client_get_stats(c, -1, &stats);
     assert_int_equal(stats.queue_len, 0);
     assert_int_equal(stats.queue_bytes, 0);
     assert_int_equal(stats.fragments_skipped, published);
@@ -181,7 +182,7 @@ static void live_overflow_skips_to_keyframe(void **state)
     live_publish(hub, key);
     live_publish(hub, key + 1);
     published += 2;
-    live_client_get_stats(c, &stats);
+    live_client_get_stats(c, -1, &stats);
     assert_int_equal(stats.queue_len, 2);
     assert_int_equal(stats.fragments_sent + stats.fragments_skipped +
                          stats.queue_len,
@@ -214,10 +215,10 @@ static void live_overflow_on_keyframe_keeps_it(void **state)
      * does not fit beside it, so it replaces it. */
     assert_int_equal(live_client_new(hub, max_bytes, NULL, NULL, &c), 0);
     live_publish(hub, 0);
-    live_client_get_stats(c, &stats);
+    live_client_get_stats(c, -1, &stats);
     assert_int_equal(stats.queue_len, 1);
     live_publish(hub, key);
-    live_client_get_stats(c, &stats);
+    live_client_get_stats(c, -1, &stats);
     assert_int_equal(stats.queue_len, 1);
     assert_int_equal(stats.queue_bytes, key_len);
     assert_int_equal(stats.fragments_skipped, 1);
@@ -247,7 +248,7 @@ static void live_new_viewer_waits_for_keyframe(void **state)
     for (size_t i = key - 3; i < key; i++)
         live_publish(hub, i);
     assert_int_equal(live_client_pending(c), 0);
-    live_client_get_stats(c, &stats);
+    live_client_get_stats(c, -1, &stats);
     assert_int_equal(stats.fragments_skipped, 3);
     live_publish(hub, key);
     hub_fragment_unref(live_expect(c, LIVE_ITEM_INIT));
@@ -351,7 +352,7 @@ static void live_memory_stays_bounded(void **state)
         for (size_t i = 0; i < live_stream->frag_count; i++) {
             live_publish(hub, i);
             published++;
-            live_client_get_stats(slow, &stats);
+            live_client_get_stats(slow, -1, &stats);
             /* Only a single keyframe fragment may exceed the bound. */
             if (stats.queue_len > 1)
                 assert_true(stats.queue_bytes <= max_bytes);
@@ -360,12 +361,12 @@ static void live_memory_stays_bounded(void **state)
             fast_fragments += live_drain(fast);
         }
     }
-    live_client_get_stats(slow, &stats);
+    live_client_get_stats(slow, -1, &stats);
     assert_true(stats.fragments_skipped > 0);
     assert_int_equal(stats.fragments_sent, 0);
     assert_int_equal(stats.fragments_skipped + stats.queue_len, published);
     assert_int_equal(fast_fragments, (int)published);
-    live_client_get_stats(fast, &stats);
+    live_client_get_stats(fast, -1, &stats);
     assert_int_equal(stats.fragments_skipped, 0);
     live_client_free(slow);
     live_client_free(fast);
