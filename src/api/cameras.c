@@ -416,6 +416,8 @@ int api_route_cameras(api_conn_t *c, const char *rest)
         return api_snapshot(c, id);
     if (strcmp(sub, "verify") == 0)
         return api_verify(c, id);
+    if (strncmp(sub, "hls/", 4) == 0 || strncmp(sub, "live/", 5) == 0)
+        return api_live_route_camera(c, id, sub);
     if (strcmp(sub, "live") == 0)
         return api_respond_error(c, 426,
                                  "live video needs a WebSocket upgrade");
