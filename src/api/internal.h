@@ -138,5 +138,11 @@ json_t *api_live_stream_stats(api_server_t *srv, int64_t camera_id,
 int api_hls_route(api_conn_t *c, int64_t camera_id, const char *rest);
 void api_hls_poll(api_server_t *srv);
 json_t *api_hls_stats_json(api_server_t *srv, int64_t camera_id);
+/* Returns hub's latest picture as a JPEG width pixels wide (0: full
+ * size) from the shared snapshot cache (live/snapcache.h), which decodes
+ * each stream at most once per second. Returns 0, -ENOENT before the
+ * first keyframe, or a negative AVERROR code. */
+int api_live_snapshot(hub_t *hub, int width, vms_buf_t **jpeg,
+                      int64_t *time_us);
 
 #endif
