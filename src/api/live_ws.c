@@ -26,6 +26,7 @@
 #include "api/internal.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "live/snapcache.h"
 
 /* Bytes sent per write callback; see server.c. */
 #define API_LIVE_CHUNK 65536
@@ -561,6 +562,25 @@ json_t *api_live_stream_stats(api_server_t *srv, int64_t camera_id,
     return obj;
 }
 
+/* Shared by every snapshot request; event-loop thread only. Reachable
+ * until exit, so it is not freed. */
+static live_snapcache_t *api_live_snapcache;
+
+int api_live_snapshot(hub_t *hub, int width, vms_buf_t **jpeg,
+                      int64_t *time_us)
+{
+    int rc;
+
+    *jpeg = NULL;
+    if (!api_live_snapcache) {
+        rc = live_snapcache_new(&api_live_snapcache);
+        if (rc < 0)
+            return rc;
+    }
+    return live_snapcache_get(api_live_snapcache, hub, width,
+                              vms_monotonic_us(), jpeg, time_us);
+}
+
 /* Builds {"streams": {...}, "viewers": [...]} for camera_id (0: every
  * camera known to the catalog of open or past viewers). */
 static json_t *api_live_report(api_server_t *srv, int64_t camera_id)
@@ -609,6 +629,17 @@ static json_t *api_live_report(api_server_t *srv, int64_t camera_id)
     json_object_set_new(report, "viewers",
                         api_live_viewers_json(srv, camera_id));
     json_object_set_new(report, "hls", api_hls_stats_json(srv, camera_id));
+    if (api_live_snapcache) {
+        live_snapcache_stats_t snap;
+
+        live_snapcache_get_stats(api_live_snapcache, &snap);
+        json_object_set_new(
+            report, "snapshots",
+            json_pack("{s:I, s:I, s:I}", "requests",
+                      (json_int_t)snap.requests, "decodes",
+                      (json_int_t)snap.decodes, "scales",
+                      (json_int_t)snap.scales));
+    }
     return report;
 }
 
