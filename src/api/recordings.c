@@ -456,8 +456,6 @@ int api_snapshot(api_conn_t *c, int64_t camera_id)
     char buf[32];
     char stream[8] = "main";
     const char *v;
-    AVPacket *pkt = NULL;
-    AVCodecParameters *par = NULL;
     vms_buf_t *jpeg = NULL;
     int64_t time_us;
     int width = 0;
@@ -489,23 +487,14 @@ int api_snapshot(api_conn_t *c, int64_t camera_id)
     if (!hub)
         return api_respond_error(c, 404, "camera %lld has no %s stream",
                                  (long long)camera_id, stream);
-    pkt = av_packet_alloc();
-    par = avcodec_parameters_alloc();
-    if (!pkt || !par) {
-        rc = api_respond_error(c, 503, "out of memory: retry later");
-        goto out;
-    }
-    if (hub_get_keyframe(hub, pkt, par, &time_us) < 0) {
+    rc = api_live_snapshot(hub, width, &jpeg, &time_us);
+    if (rc == AVERROR(ENOENT)) {
         rc = api_respond_error(c, 503,
                                "no picture yet from camera %lld: retry when "
                                "its stream is streaming",
                                (long long)camera_id);
         goto out;
     }
-    /* NOTE: decoding runs on the event loop (about 5 ms for 768x432 on
-     * one core); a cache per stream is the next step for many
-     * viewers. */
-    rc = snapshot_encode_jpeg(pkt, par, width, &jpeg);
     if (rc < 0) {
         char reason[AV_ERROR_MAX_STRING_SIZE];
         av_strerror(rc, reason, sizeof(reason));
@@ -516,7 +505,5 @@ int api_snapshot(api_conn_t *c, int64_t camera_id)
     snprintf(buf, sizeof(buf), "X-Frame-Time-Us: %lld", (long long)time_us);
     rc = api_respond(c, 200, "image/jpeg", jpeg, buf);
 out:
-    av_packet_free(&pkt);
-    avcodec_parameters_free(&par);
     return rc;
 }
