@@ -595,66 +595,96 @@ static void nn_dw_rows_avx2(void *ctx, size_t begin, size_t end)
 }
 
 /*
- * Dense convolution with few input channels (the RGB stem): each output
- * pixel accumulates oc/8 vectors directly, skipping im2col and GEMM.
+ * One output row of a dense convolution with few input channels (the RGB
+ * stems): each pixel accumulates NV vectors of 8 output channels.  NV is a
+ * compile-time constant at every call so the accumulators stay in
+ * registers.
  */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void nn_conv_small_row(const struct nn_conv_args *a, int b,
+                                     int oy, const int NV)
+{
+    const int OC = a->oc;
+    const __m256 alpha = _mm256_set1_ps(a->alpha);
+    const float *in = a->in + (size_t)b * a->h * a->w * a->c;
+    int iy0 = oy * a->sh - a->pad_top, ky0 = 0, ky1 = a->kh;
+    __m256 acc[8];
+
+    while (ky0 < ky1 && iy0 + ky0 * a->dh < 0)
+        ky0++;
+    while (ky1 > ky0 && iy0 + (ky1 - 1) * a->dh >= a->h)
+        ky1--;
+    for (int ox = 0; ox < a->ow; ox++) {
+        int ix0 = ox * a->sw - a->pad_left, kx0 = 0, kx1 = a->kw;
+        size_t off = (((size_t)b * a->oh + oy) * a->ow + ox) * OC;
+        float *o = a->out + off;
+
+        while (kx0 < kx1 && ix0 + kx0 * a->dw < 0)
+            kx0++;
+        while (kx1 > kx0 && ix0 + (kx1 - 1) * a->dw >= a->w)
+            kx1--;
+        for (int v = 0; v < NV; v++)
+            acc[v] = a->bias ? _mm256_loadu_ps(a->bias + 8 * v)
+                             : _mm256_setzero_ps();
+        for (int ky = ky0; ky < ky1; ky++) {
+            const float *irow = in + (size_t)(iy0 + ky * a->dh) * a->w *
+                                         a->c;
+
+            for (int kx = kx0; kx < kx1; kx++) {
+                const float *ip = irow + (size_t)(ix0 + kx * a->dw) * a->c;
+                const float *wp = a->filter +
+                                  ((size_t)ky * a->kw + kx) * a->c * OC;
+
+                for (int ci = 0; ci < a->c; ci++) {
+                    __m256 x = _mm256_broadcast_ss(ip + ci);
+
+                    for (int v = 0; v < NV; v++)
+                        acc[v] = _mm256_fmadd_ps(
+                            x, _mm256_loadu_ps(wp + ci * OC + 8 * v),
+                            acc[v]);
+                }
+            }
+        }
+        for (int v = 0; v < NV; v++)
+            nn_dw_store8(a, o + 8 * v, acc[v], off + 8 * (size_t)v, alpha);
+        if (a->act == NN_ACT_SIGMOID)
+            nn_sigmoid_avx2(o, OC);
+    }
+}
+
 __attribute__((target("avx2,fma")))
 static void nn_conv_small_rows(void *ctx, size_t begin, size_t end)
 {
     const struct nn_conv_args *a = ctx;
-    const int OC = a->oc, NV = OC / 8;
-    const __m256 alpha = _mm256_set1_ps(a->alpha);
-    __m256 acc[8];
 
     for (size_t r = begin; r < end; r++) {
         int b = (int)(r / (size_t)a->oh), oy = (int)(r % (size_t)a->oh);
-        const float *in = a->in + (size_t)b * a->h * a->w * a->c;
-        int iy0 = oy * a->sh - a->pad_top;
 
-        for (int ox = 0; ox < a->ow; ox++) {
-            int ix0 = ox * a->sw - a->pad_left;
-            size_t off = (((size_t)b * a->oh + oy) * a->ow + ox) * OC;
-            float *o = a->out + off;
-
-            for (int v = 0; v < NV; v++)
-                acc[v] = a->bias ? _mm256_loadu_ps(a->bias + 8 * v)
-                                 : _mm256_setzero_ps();
-            for (int ky = 0; ky < a->kh; ky++) {
-                int iy = iy0 + ky * a->dh;
-
-                if (iy < 0 || iy >= a->h)
-                    continue;
-                for (int kx = 0; kx < a->kw; kx++) {
-                    int ix = ix0 + kx * a->dw;
-
-                    if (ix < 0 || ix >= a->w)
-                        continue;
-                    const float *ip = in + ((size_t)iy * a->w + ix) * a->c;
-                    const float *wp = a->filter +
-                        ((size_t)ky * a->kw + kx) * a->c * OC;
-
-                    for (int ci = 0; ci < a->c; ci++) {
-                        __m256 x = _mm256_set1_ps(ip[ci]);
-
-                        for (int v = 0; v < NV; v++)
-                            acc[v] = _mm256_fmadd_ps(
-                                x, _mm256_loadu_ps(wp + ci * OC + 8 * v),
-                                acc[v]);
-                    }
-                }
-            }
-            for (int v = 0; v < NV; v++)
-                nn_dw_store8(a, o + 8 * v, acc[v], off + 8 * (size_t)v,
-                             alpha);
-            if (a->act == NN_ACT_SIGMOID)
-                nn_sigmoid_avx2(o, OC);
+        switch (a->oc / 8) {
+        case 1:
+            nn_conv_small_row(a, b, oy, 1);
+            break;
+        case 2:
+            nn_conv_small_row(a, b, oy, 2);
+            break;
+        case 3:
+            nn_conv_small_row(a, b, oy, 3);
+            break;
+        case 4:
+            nn_conv_small_row(a, b, oy, 4);
+            break;
+        default:
+            nn_conv_small_row(a, b, oy, 8);
+            break;
         }
     }
 }
 
 bool nn_conv_small_ok(const struct nn_model *m, const struct nn_conv_args *a)
 {
-    return m->simd && a->c <= 4 && a->oc % 8 == 0 && a->oc <= 64;
+    return m->simd && a->c <= 4 && (a->oc == 8 || a->oc == 16 ||
+                                    a->oc == 24 || a->oc == 32 ||
+                                    a->oc == 64);
 }
 
 void nn_conv_small(struct nn_model *m, const struct nn_conv_args *a)
