@@ -70,8 +70,23 @@ struct ingest {
 };
 
 /* One RTSP session's demuxing and muxing state. */
+/* Decode timestamps for streams that carry only presentation times (RTP
+ * has no dts). With a reorder depth of D frames (B-frames), the n-th
+ * decode time is the (n-D)-th smallest presentation time seen: the
+ * smallest pts still waiting once more than D are waiting. */
+#define INGEST_REORDER_MAX 8
+
+typedef struct ingest_reorder {
+    int depth;                           /* D */
+    int64_t waiting[INGEST_REORDER_MAX + 1]; /* sorted ascending */
+    int count;
+    int64_t frame;                       /* frame duration estimate */
+    int64_t last_pts;
+} ingest_reorder_t;
+
 typedef struct ingest_session {
     AVFormatContext *ic;
+    ingest_reorder_t reorder;
     int video_index;
     int audio_index;       /* -1 if audio is not kept */
     AVCodecParameters *vpar; /* video parameters with current extradata */
@@ -511,6 +526,40 @@ static int ingest_begin_generation(ingest_t *ing, ingest_session_t *s,
     return 0;
 }
 
+/* Returns the decode time of a packet that has only pts, following
+ * the rule at ingest_reorder_t. A pts below the previous one with no
+ * reorder depth yet means the stream has B-frames: the depth grows. */
+static int64_t ingest_reorder_dts(ingest_reorder_t *r, int64_t pts)
+{
+    int64_t dts;
+    int i;
+
+    if (r->count > 0 && pts < r->last_pts && r->depth < INGEST_REORDER_MAX) {
+        int behind = 0;
+        for (i = 0; i < r->count; i++)
+            behind += r->waiting[i] > pts;
+        if (behind + 1 > r->depth)
+            r->depth = behind + 1 > INGEST_REORDER_MAX ? INGEST_REORDER_MAX
+                                                       : behind + 1;
+    }
+    r->last_pts = pts;
+    if (r->count == INGEST_REORDER_MAX + 1) {
+        /* Should not happen with depth <= max; keep the buffer sane. */
+        memmove(r->waiting, r->waiting + 1, (size_t)(--r->count) * 8);
+    }
+    for (i = r->count; i > 0 && r->waiting[i - 1] > pts; i--)
+        r->waiting[i] = r->waiting[i - 1];
+    r->waiting[i] = pts;
+    r->count++;
+    if (r->count > r->depth) {
+        dts = r->waiting[0];
+        memmove(r->waiting, r->waiting + 1, (size_t)(--r->count) * 8);
+        return dts;
+    }
+    /* Warm-up: step back one frame per frame still missing. */
+    return r->waiting[0] - (int64_t)(r->depth + 1 - r->count) * r->frame;
+}
+
 /* Handles one video packet: generation changes, timestamp repair, and
  * the hold-back of one packet. */
 static int ingest_video_packet(ingest_t *ing, ingest_session_t *s,
@@ -526,8 +575,8 @@ static int ingest_video_packet(ingest_t *ing, ingest_session_t *s,
     int64_t ts;
     int rc;
 
-    if (pkt->dts == AV_NOPTS_VALUE)
-        pkt->dts = pkt->pts;
+    if (pkt->dts == AV_NOPTS_VALUE && pkt->pts != AV_NOPTS_VALUE)
+        pkt->dts = ingest_reorder_dts(&s->reorder, pkt->pts);
     if (key)
         have_params = nal_extract_parameter_sets(hevc, pkt->data,
                                                  (size_t)pkt->size, params,
@@ -700,6 +749,22 @@ static int ingest_session_run(ingest_t *ing, char *err, size_t errlen,
                                  s.ic->streams[s.video_index]->codecpar);
     if (rc < 0)
         goto out;
+    {
+        AVStream *vst = s.ic->streams[s.video_index];
+        AVRational rate = vst->avg_frame_rate.num ? vst->avg_frame_rate
+                                                  : vst->r_frame_rate;
+
+        s.reorder.depth = vst->codecpar->video_delay < INGEST_REORDER_MAX
+                              ? vst->codecpar->video_delay
+                              : INGEST_REORDER_MAX;
+        s.reorder.frame = rate.num > 0 && rate.den > 0
+                              ? av_rescale_q(1, av_inv_q(rate),
+                                             vst->time_base)
+                              : av_rescale_q(40000, ingest_us_tb,
+                                             vst->time_base);
+        if (s.reorder.frame <= 0)
+            s.reorder.frame = 1;
+    }
 
     while (!ingest_is_stopping(ing)) {
         ingest_extend_deadline(ing);

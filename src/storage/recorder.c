@@ -371,6 +371,8 @@ static void recorder_abandon(recorder_t *rec, recorder_stream_t *rs,
              "writes until vmsd restarts",
              rs->volume, strerror(err));
     volume_set_fail(rec->volumes, rs->volume, VOLUME_WRITE_ERROR, error);
+    vms_log(VMS_LOG_ERROR, "recorder", "volume=%s alarm=write_error "
+            "error=\"%s\"", rs->volume, error);
 }
 
 /* Handles a failed append: cuts the file back to its last whole

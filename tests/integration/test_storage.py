@@ -11,8 +11,8 @@ import sqlite3
 import subprocess
 import time
 
-from vmstest import (FOOTAGE_NO_AUDIO, Daemon, FakeCamera, decode_errors,
-                     run, sha256_file, wait_for, workspace)
+from vmstest import (FAULT_INJECT, FOOTAGE_NO_AUDIO, Daemon, FakeCamera,
+                     decode_errors, run, sha256_file, wait_for, workspace)
 
 
 def storage(vmsd):
@@ -233,7 +233,98 @@ def test_full_disk_keeps_recording():
             subprocess.run(["umount", mnt], check=False)
 
 
+def test_failing_disk_moves_recording():
+    """A volume whose fsync fails stops taking writes and raises an
+    alarm; a write error (EIO) closes the segment at its last whole
+    fragment; recording goes on on the other volume."""
+    with workspace("faildisk") as tmp:
+        a = os.path.join(tmp, "disk-a")
+        b = os.path.join(tmp, "disk-b")
+        env = dict(os.environ, LD_PRELOAD=FAULT_INJECT, VMS_FAULT_DIR=a,
+                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") +
+                   ":verify_asan_link_order=0")
+        cam = FakeCamera(tmp, footage=FOOTAGE_NO_AUDIO)
+        vmsd = Daemon(tmp, segment_seconds=2, volume=a, env=env,
+                      extra_conf=f"volume = {b}\nvolume_reserve_mb = 1\n"
+                                 "fsync_interval_ms = 200\n")
+        try:
+            cid = vmsd.add_camera("Gate", cam.url)
+            wait_for(lambda: any(r["volume"] == a
+                                 for r in vmsd.catalog_rows()), 30,
+                     what="a segment on volume A")
+            # Writes to A fail: the open segment is cut back to its last
+            # whole fragment and indexed; A goes out of service.
+            open(os.path.join(a, ".fail-write"), "w").close()
+            wait_for(lambda: any(r["volume"] == b
+                                 for r in vmsd.catalog_rows()), 30,
+                     what="recording to move to volume B")
+            report = storage(vmsd)
+            state = {v["path"]: v["state"] for v in report["volumes"]}
+            assert state[a] == "write_error", state
+            assert state[b] == "ok", state
+            assert "write_error" in [x["kind"] for x in report["alarms"]]
+            os.unlink(os.path.join(a, ".fail-write"))
+            vmsd.stop()
+
+            # fsync fails on A after a restart: the same, and the open
+            # file stays ".partial" for recovery.
+            vmsd.start()
+            open(os.path.join(a, ".fail-fsync"), "w").close()
+            wait_for(lambda: "fsync on volume" in vmsd.output(), 30,
+                     what="an fsync failure")
+            report = storage(vmsd)
+            state = {v["path"]: v["state"] for v in report["volumes"]}
+            assert state[a] == "write_error", state
+            count = len(vmsd.catalog_rows())
+            wait_for(lambda: len(vmsd.catalog_rows()) > count + 1, 30,
+                     what="recording to continue on volume B")
+            assert vmsd.alive()
+            os.unlink(os.path.join(a, ".fail-fsync"))
+            vmsd.stop()
+            vmsd.env = None
+            vmsd.start()
+            assert "action=trimmed" in vmsd.output() or \
+                "action=indexed" in vmsd.output(), "partial not recovered"
+        finally:
+            vmsd.stop()
+            cam.stop()
+        for row in vmsd.catalog_rows():
+            path = os.path.join(row["volume"], row["path"])
+            assert os.path.getsize(path) == row["bytes"], path
+            assert sha256_file(path) == row["sha256"], path
+            assert decode_errors(path) == "", decode_errors(path)
+        assert cid
+
+
+def test_missing_file_marked_and_reported():
+    with workspace("missingfile") as tmp:
+        cam = FakeCamera(tmp, footage=FOOTAGE_NO_AUDIO)
+        vmsd = Daemon(tmp, segment_seconds=2)
+        try:
+            cid = vmsd.add_camera("Gate", cam.url)
+            rows = wait_for(lambda: len(r := vmsd.catalog_rows()) >= 3 and r,
+                            30, what="three segments")
+            vmsd.stop()
+            os.unlink(os.path.join(rows[1]["volume"], rows[1]["path"]))
+            vmsd.start()
+            report = storage(vmsd)
+            assert "recording_missing" in [x["kind"] for x in
+                                           report["alarms"]], report["alarms"]
+            problems = verify(vmsd, cid)["problems"]
+            assert [p["path"] for p in problems] == [rows[1]["path"]], problems
+            assert "missing" in problems[0]["problem"]
+            status, _, listing = vmsd.request(
+                "GET", f"/api/v1/cameras/{cid}/recordings"
+                       f"?from={rows[0]['start_us']}&to={rows[2]['end_us']}")
+            assert rows[1]["start_us"] not in [
+                r["start_us"] for r in listing["recordings"]]
+        finally:
+            vmsd.stop()
+            cam.stop()
+
+
 if __name__ == "__main__":
     run([test_missing_volume_detected, test_retention_bytes_and_hold,
          test_integrity_chain_detects_tampering,
-         test_full_disk_keeps_recording])
+         test_full_disk_keeps_recording, test_failing_disk_moves_recording,
+         test_missing_file_marked_and_reported])

@@ -31,6 +31,8 @@ VMSD = os.environ.get("VMSD", os.path.join(BUILD, "src/vmsd/vmsd"))
 FAKE_CAMERA = os.environ.get(
     "FAKE_CAMERA", os.path.join(BUILD, "tests/fixtures/fake-camera/fake-camera"))
 FOOTAGE = os.path.join(SOURCE, "tests/data/car-detection.mp4")
+FAULT_INJECT = os.path.join(BUILD,
+                            "tests/fixtures/fault-inject/libfault-inject.so")
 FOOTAGE_NO_AUDIO = os.path.join(SOURCE,
                                 "tests/data/one-by-one-person-detection.mp4")
 
@@ -109,8 +111,9 @@ class Daemon(Process):
     """vmsd with its own data directory and port."""
 
     def __init__(self, workdir, segment_seconds=60, port=None, extra_conf="",
-                 volume=None):
+                 volume=None, env=None):
         self.workdir = workdir
+        self.env = env
         self.port = port or free_port()
         self.data_dir = os.path.join(workdir, "data")
         self.volume = volume or os.path.join(self.data_dir, "video")
@@ -128,7 +131,7 @@ class Daemon(Process):
 
     def start(self):
         super().__init__([VMSD, "-c", self.conf],
-                         os.path.join(self.workdir, "vmsd.log"))
+                         os.path.join(self.workdir, "vmsd.log"), env=self.env)
         wait_for(lambda: self._up() or not self.alive(), 10,
                  what="vmsd to listen")
         if not self.alive():
