@@ -80,6 +80,13 @@ async function convCases() {
     { x: [1, 7, 8, 3], k: [3, 3], oc: 5, s: [2, 2],
       pad: [[0, 0], [1, 2], [0, 1], [0, 0]], d: [1, 1] },
     { x: [1, 13, 12, 17], k: [5, 5], oc: 9, s: [2, 2], pad: 'same', d: [1, 1] },
+    // Few input channels and 8..64 outputs: the direct AVX2 stem kernel.
+    { x: [1, 17, 15, 3], k: [3, 3], oc: 16, s: [2, 2], pad: 'same', d: [1, 1] },
+    { x: [2, 11, 12, 3], k: [3, 3], oc: 32, s: [1, 1], pad: 'valid', d: [1, 1] },
+    { x: [1, 12, 13, 2], k: [3, 3], oc: 8, s: [1, 1], pad: 'same', d: [2, 1] },
+    { x: [1, 9, 10, 4], k: [2, 3], oc: 24, s: [2, 2],
+      pad: [[0, 0], [1, 0], [2, 1], [0, 0]], d: [1, 1] },
+    { x: [1, 7, 6, 1], k: [3, 3], oc: 64, s: [1, 1], pad: 'same', d: [1, 1] },
   ];
   let n = 0;
   for (const c of configs) {
