@@ -21,6 +21,8 @@ int vmsctl_camera_main(const vmsctl_client_t *client, int argc, char **argv);
 int vmsctl_recordings_main(const vmsctl_client_t *client, int argc,
                            char **argv);
 int vmsctl_status_main(const vmsctl_client_t *client, int argc, char **argv);
+int vmsctl_storage_main(const vmsctl_client_t *client, int argc, char **argv);
+int vmsctl_verify_main(const vmsctl_client_t *client, int argc, char **argv);
 
 /* Prints "vmsctl COMMAND: ", or "vmsctl: " when command is NULL, and
  * the formatted message to stderr. */

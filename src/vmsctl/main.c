@@ -38,6 +38,8 @@ static const char main_usage[] =
     "  camera add|list|show|set|rm   manage cameras\n"
     "  recordings ID --from T --to T list recordings and gaps\n"
     "  status                        show the daemon's state\n"
+    "  storage                       show volumes, use, forecast, alarms\n"
+    "  verify --camera ID            check recorded files and their chain\n"
     "  detect FILE                   run the object detector on a file\n"
     "  help [COMMAND]                show help\n"
     "\n"
@@ -106,6 +108,10 @@ static int main_help(const vmsctl_client_t *client, int argc, char **argv)
         return vmsctl_recordings_main(client, 2, sub_argv);
     if (strcmp(argv[1], "status") == 0)
         return vmsctl_status_main(client, 2, sub_argv);
+    if (strcmp(argv[1], "storage") == 0)
+        return vmsctl_storage_main(client, 2, sub_argv);
+    if (strcmp(argv[1], "verify") == 0)
+        return vmsctl_verify_main(client, 2, sub_argv);
     if (strcmp(argv[1], "detect") == 0)
         return main_detect(2, sub_argv);
     vmsctl_error("help", "unknown command '%s'", argv[1]);
@@ -123,6 +129,10 @@ static int main_run(const vmsctl_client_t *client, const char *command,
         return vmsctl_recordings_main(client, argc, argv);
     if (strcmp(command, "status") == 0)
         return vmsctl_status_main(client, argc, argv);
+    if (strcmp(command, "storage") == 0)
+        return vmsctl_storage_main(client, argc, argv);
+    if (strcmp(command, "verify") == 0)
+        return vmsctl_verify_main(client, argc, argv);
     fprintf(stderr, "vmsctl: unknown command '%s'\n", command);
     fputs(main_usage, stderr);
     return VMSCTL_EXIT_USAGE;

@@ -11,8 +11,14 @@ import sqlite3
 import subprocess
 import time
 
-from vmstest import (FAULT_INJECT, FOOTAGE_NO_AUDIO, Daemon, FakeCamera,
+from vmstest import (FAULT_INJECT, VMSCTL, FOOTAGE_NO_AUDIO, Daemon, FakeCamera,
                      decode_errors, run, sha256_file, wait_for, workspace)
+
+
+def vmsctl(vmsd, *args):
+    """Runs vmsctl against the daemon; returns the completed process."""
+    return subprocess.run([VMSCTL, "--url", vmsd.base, *args],
+                          capture_output=True, text=True, timeout=60)
 
 
 def storage(vmsd):
@@ -152,6 +158,12 @@ def test_integrity_chain_detects_tampering():
         try:
             result = verify(vmsd, cid)
             assert result["ok"] and result["segments"] == len(rows), result
+            out = vmsctl(vmsd, "verify", "--camera", str(cid))
+            assert out.returncode == 0, out.stdout + out.stderr
+            assert f"{len(rows)} segments checked, 0 problems" in out.stdout
+            out = vmsctl(vmsd, "storage")
+            assert out.returncode == 0 and "no storage alarm" in out.stdout, \
+                out.stdout + out.stderr
 
             # An edited file.
             path = os.path.join(rows[1]["volume"], rows[1]["path"])
@@ -161,6 +173,11 @@ def test_integrity_chain_detects_tampering():
             problems = verify(vmsd, cid)["problems"]
             assert [p["path"] for p in problems] == [rows[1]["path"]]
             assert "content changed" in problems[0]["problem"]
+            out = vmsctl(vmsd, "verify", "--camera", str(cid), "--from",
+                         str(rows[0]["start_us"]))
+            assert out.returncode == 1, out.stdout + out.stderr
+            assert "content changed" in out.stdout and \
+                "1 problems" in out.stdout, out.stdout
 
             # A deleted row, made directly in the database.
             db = sqlite3.connect(db_path)

@@ -28,6 +28,7 @@ SOURCE = os.environ.get("VMS_SOURCE_DIR",
                         os.path.dirname(os.path.dirname(
                             os.path.dirname(os.path.abspath(__file__)))))
 VMSD = os.environ.get("VMSD", os.path.join(BUILD, "src/vmsd/vmsd"))
+VMSCTL = os.environ.get("VMSCTL", os.path.join(BUILD, "src/vmsctl/vmsctl"))
 FAKE_CAMERA = os.environ.get(
     "FAKE_CAMERA", os.path.join(BUILD, "tests/fixtures/fake-camera/fake-camera"))
 FOOTAGE = os.path.join(SOURCE, "tests/data/car-detection.mp4")
