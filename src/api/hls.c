@@ -30,6 +30,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "live/hls.h"
+#include "live/parse.h"
 
 /* A window nobody fetched from for this long is freed. */
 #define API_HLS_IDLE_US (30 * 1000000LL)
@@ -391,18 +392,6 @@ static int api_hls_playlist(api_conn_t *c, api_hls_stream_t *st)
                         API_HLS_PLAYLIST_WAIT_US);
 }
 
-/* Parses "NUMBER.m4s". */
-static int api_hls_file_number(const char *name, uint64_t *out)
-{
-    char *end;
-
-    if (*name < '0' || *name > '9')
-        return -1;
-    errno = 0;
-    *out = strtoull(name, &end, 10);
-    return errno || strcmp(end, ".m4s") ? -1 : 0;
-}
-
 int api_hls_route(api_conn_t *c, int64_t camera_id, const char *rest)
 {
     char buf[32];
@@ -451,7 +440,7 @@ int api_hls_route(api_conn_t *c, int64_t camera_id, const char *rest)
         return api_respond(c, 200, "video/mp4", body, NULL);
     }
     if (strncmp(rest, "part/", 5) == 0) {
-        if (api_hls_file_number(rest + 5, &n) < 0)
+        if (live_parse_m4s_name(rest + 5, &n) < 0)
             return api_respond_error(c, 400,
                                      "invalid part name '%s': expected "
                                      "part/SEQ.m4s",
@@ -463,7 +452,7 @@ int api_hls_route(api_conn_t *c, int64_t camera_id, const char *rest)
         vms_buf_unref(body);
         return api_hls_send_part(c, st, n);
     }
-    if (api_hls_file_number(rest + 4, &n) < 0)
+    if (live_parse_m4s_name(rest + 4, &n) < 0)
         return api_respond_error(c, 400,
                                  "invalid segment name '%s': expected "
                                  "seg/MSN.m4s",

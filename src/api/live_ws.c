@@ -26,6 +26,7 @@
 #include "api/internal.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "live/parse.h"
 #include "live/snapcache.h"
 
 /* Bytes sent per write callback; see server.c. */
@@ -92,44 +93,35 @@ static api_live_session_t *api_live_session_of(const api_conn_t *c)
     return NULL;
 }
 
-/* Parses "ID:STREAM,ID:STREAM" (":STREAM" defaults to main) into
- * channels. Returns the number of channels, or -1. */
+/* Parses a stream list (live/parse.h) and finds each stream's hub.
+ * Returns the number of channels, or -1 with the reason logged. */
 static int api_live_parse_streams(api_server_t *srv, const char *text,
                                   api_live_channel_t *out)
 {
-    int n = 0;
+    live_stream_ref_t refs[LIVE_CHANNELS_MAX];
+    char err[160];
+    int n = live_parse_stream_list(text, refs, LIVE_CHANNELS_MAX, err,
+                                   sizeof(err));
 
-    while (*text) {
-        char *end;
-        long long id = strtoll(text, &end, 10);
-        const char *stream = "main";
-        hub_t *hub;
-
-        if (end == text || id <= 0 || n == LIVE_CHANNELS_MAX)
+    if (n < 0) {
+        vms_log(VMS_LOG_DEBUG, "live", "event=viewer_rejected error=\"%s\"",
+                err);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        out[i].hub = srv->cfg.svc->stream_hub(srv->cfg.svc_ctx,
+                                              refs[i].camera_id,
+                                              refs[i].stream);
+        if (!out[i].hub) {
+            vms_log(VMS_LOG_DEBUG, "live",
+                    "camera=%lld stream=%s event=viewer_rejected "
+                    "error=\"no such camera stream\"",
+                    (long long)refs[i].camera_id, refs[i].stream);
             return -1;
-        text = end;
-        if (*text == ':') {
-            text++;
-            if (strncmp(text, "main", 4) == 0) {
-                text += 4;
-            } else if (strncmp(text, "sub", 3) == 0) {
-                stream = "sub";
-                text += 3;
-            } else {
-                return -1;
-            }
         }
-        if (*text == ',')
-            text++;
-        else if (*text)
-            return -1;
-        hub = srv->cfg.svc->stream_hub(srv->cfg.svc_ctx, id, stream);
-        if (!hub)
-            return -1;
-        out[n].camera_id = id;
-        snprintf(out[n].stream, sizeof(out[n].stream), "%s", stream);
-        out[n].hub = hub;
-        n++;
+        out[i].camera_id = refs[i].camera_id;
+        snprintf(out[i].stream, sizeof(out[i].stream), "%s",
+                 refs[i].stream);
     }
     return n;
 }

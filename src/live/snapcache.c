@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "live/parse.h"
 #include "media/snapshot.h"
 
 /* Streams and widths kept; the least recently used is replaced. */
@@ -80,31 +81,6 @@ static live_snapcache_entry_t *live_snapcache_entry(live_snapcache_t *sc,
     return oldest;
 }
 
-/* Reads the JPEG's size from its start-of-frame marker. */
-static int live_snapcache_jpeg_size(const vms_buf_t *jpeg, int *width,
-                                    int *height)
-{
-    const uint8_t *p = jpeg->data;
-    size_t i = 2;
-
-    while (i + 9 < jpeg->len) {
-        size_t seg;
-
-        if (p[i] != 0xff)
-            return -EINVAL;
-        /* SOF0 to SOF15, except DHT (C4), JPG (C8) and DAC (CC). */
-        if (p[i + 1] >= 0xc0 && p[i + 1] <= 0xcf && p[i + 1] != 0xc4 &&
-            p[i + 1] != 0xc8 && p[i + 1] != 0xcc) {
-            *height = (p[i + 5] << 8) | p[i + 6];
-            *width = (p[i + 7] << 8) | p[i + 8];
-            return 0;
-        }
-        seg = ((size_t)p[i + 2] << 8) | p[i + 3];
-        i += 2 + seg;
-    }
-    return -EINVAL;
-}
-
 /* Decodes hub's keyframe into e->full when a newer one exists and the
  * last decode is old enough. */
 static int live_snapcache_refresh(live_snapcache_t *sc,
@@ -140,7 +116,8 @@ static int live_snapcache_refresh(live_snapcache_t *sc,
     e->full = full;
     e->decoded_us = now_us;
     e->keyframe_time_us = time_us;
-    if (live_snapcache_jpeg_size(full, &e->width, &e->height) < 0)
+    if (live_parse_jpeg_size(full->data, full->len, &e->width,
+                             &e->height) < 0)
         e->width = e->height = 0;
 out:
     av_packet_free(&pkt);

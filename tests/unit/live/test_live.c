@@ -373,6 +373,116 @@ static void live_memory_stays_bounded(void **state)
     hub_free(hub);
 }
 
+static void live_channels_interleave_in_order(void **state)
+{
+    hub_t *hubs[2] = {hub_new(), hub_new()};
+    live_client_t *c = NULL;
+    live_stats_t stats;
+    live_item_t item;
+    int channel = -1;
+    int inits[2] = {0, 0};
+    int fragments[2] = {0, 0};
+    uint64_t last_seq[2] = {0, 0};
+
+    assert_non_null(hubs[0]);
+    assert_non_null(hubs[1]);
+    live_announce(hubs[0]);
+    live_announce(hubs[1]);
+    assert_int_equal(live_client_new(NULL, 1 << 22, NULL, NULL, &c), 0);
+    assert_int_equal(live_client_channels(c), 0);
+    assert_int_equal(live_client_pending(c), 0);
+    assert_int_equal(live_client_add(c, hubs[0], &channel), 0);
+    assert_int_equal(channel, 0);
+    assert_int_equal(live_client_add(c, hubs[1], &channel), 0);
+    assert_int_equal(channel, 1);
+    assert_int_equal(live_client_channels(c), 2);
+
+    /* Alternate publications: each channel gets its init segment first
+     * and its fragments in order. */
+    for (size_t i = 0; i < 6; i++)
+        live_publish(hubs[i % 2], i / 2);
+    while (live_client_next(c, &item)) {
+        assert_true(item.channel == 0 || item.channel == 1);
+        if (item.kind == LIVE_ITEM_INIT) {
+            assert_int_equal(fragments[item.channel], 0);
+            inits[item.channel]++;
+        } else {
+            assert_int_equal(inits[item.channel], 1);
+            assert_true(item.frag->seq > last_seq[item.channel]);
+            last_seq[item.channel] = item.frag->seq;
+            fragments[item.channel]++;
+        }
+        live_client_sent(c, &item, item.buf->len, item.queued_us + 1000);
+        vms_buf_unref(item.buf);
+        hub_fragment_unref(item.frag);
+    }
+    assert_int_equal(fragments[0], 3);
+    assert_int_equal(fragments[1], 3);
+
+    assert_int_equal(live_client_get_stats(c, 1, &stats), 0);
+    assert_int_equal(stats.fragments_sent, 3);
+    assert_int_equal(stats.delivery.count, 3);
+    assert_int_equal(live_latency_quantile(&stats.delivery, 0.5), 1000);
+    assert_int_equal(live_client_get_stats(c, -1, &stats), 0);
+    assert_int_equal(stats.fragments_sent, 6);
+    assert_int_equal(stats.delivery.count, 6);
+    assert_int_equal(live_client_get_stats(c, 2, &stats), -EINVAL);
+    live_client_free(c);
+    hub_free(hubs[0]);
+    hub_free(hubs[1]);
+}
+
+static void live_channel_overflow_is_isolated(void **state)
+{
+    hub_t *hubs[2] = {hub_new(), hub_new()};
+    live_client_t *c = NULL;
+    live_stats_t stats;
+    size_t key = live_next_keyframe(1);
+    size_t max_bytes = 0;
+
+    assert_non_null(hubs[0]);
+    assert_non_null(hubs[1]);
+    live_announce(hubs[0]);
+    live_announce(hubs[1]);
+    for (size_t i = 0; i < 3; i++)
+        max_bytes += live_stream->frags[i].data->len;
+    assert_int_equal(live_client_new(hubs[0], max_bytes, NULL, NULL, &c), 0);
+    assert_int_equal(live_client_add(c, hubs[1], NULL), 0);
+    /* Channel 0 gets a whole GOP and overflows; channel 1 gets two
+     * fragments, which stay queued. */
+    for (size_t i = 0; i < key; i++)
+        live_publish(hubs[0], i);
+    live_publish(hubs[1], 0);
+    live_publish(hubs[1], 1);
+    assert_int_equal(live_client_get_stats(c, 0, &stats), 0);
+    assert_true(stats.overflows >= 1);
+    assert_true(stats.fragments_skipped > 0);
+    assert_int_equal(stats.queue_len, 0);
+    assert_int_equal(live_client_get_stats(c, 1, &stats), 0);
+    assert_int_equal(stats.overflows, 0);
+    assert_int_equal(stats.fragments_skipped, 0);
+    assert_int_equal(stats.queue_len, 2);
+    assert_int_equal(live_drain(c), 2);
+    live_client_free(c);
+    hub_free(hubs[0]);
+    hub_free(hubs[1]);
+}
+
+static void live_channels_have_a_maximum(void **state)
+{
+    hub_t *hub = hub_new();
+    live_client_t *c = NULL;
+
+    assert_non_null(hub);
+    assert_int_equal(live_client_new(NULL, 1 << 20, NULL, NULL, &c), 0);
+    for (int i = 0; i < LIVE_CHANNELS_MAX; i++)
+        assert_int_equal(live_client_add(c, hub, NULL), 0);
+    assert_int_equal(live_client_add(c, hub, NULL), -ENOSPC);
+    assert_int_equal(live_client_channels(c), LIVE_CHANNELS_MAX);
+    live_client_free(c);
+    hub_free(hub);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +493,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(live_resends_init_on_new_generation),
         cmocka_unit_test(live_ignores_end_of_stream),
         cmocka_unit_test(live_memory_stays_bounded),
+        cmocka_unit_test(live_channels_interleave_in_order),
+        cmocka_unit_test(live_channel_overflow_is_isolated),
+        cmocka_unit_test(live_channels_have_a_maximum),
     };
 
     return UNIT_RUN("live", tests, live_setup, live_teardown, argc, argv);
