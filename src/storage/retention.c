@@ -37,12 +37,19 @@ int retention_delete(catalog_t *cat, const catalog_recording_t *rec)
     rc = segment_fsync_parent(path);
     if (rc < 0 && rc != -ENOENT)
         return rc;
-    /* The successor keeps following this segment's chain value. */
+    /* The successor keeps following this segment's chain value, unless
+     * it already has a stored link: then this segment was not its
+     * predecessor any more (a hold kept this one while later ones went). */
     rc = catalog_recording_next(cat, rec->camera_id, rec->stream,
                                 rec->start_us, &next);
-    if (rc == 0)
-        rc = catalog_chain_link_set(cat, rec->camera_id, rec->stream,
-                                    next.start_us, rec->chain);
+    if (rc == 0) {
+        char existing[65];
+        rc = catalog_chain_link_get(cat, rec->camera_id, rec->stream,
+                                    next.start_us, existing);
+        if (rc == -ENOENT)
+            rc = catalog_chain_link_set(cat, rec->camera_id, rec->stream,
+                                        next.start_us, rec->chain);
+    }
     if (rc < 0 && rc != -ENOENT)
         return rc;
     return catalog_recording_delete(cat, rec->id);
