@@ -200,6 +200,20 @@ bad:
     return onvif_fail(err, -EBADMSG, "malformed chunked HTTP body");
 }
 
+/* Tells whether buf ends with an empty line ("\n\n" or "\n\r\n"). */
+static bool onvif_http_ends_blank(const char *buf, size_t len)
+{
+    if (len < 2 || buf[len - 1] != '\n')
+        return false;
+    if (buf[len - 2] == '\n')
+        return true;
+    return len >= 3 && buf[len - 2] == '\r' && buf[len - 3] == '\n';
+}
+
+/* Largest header block accepted. The receive loop parses again after
+ * every read, so the cap also bounds the repeated header scans. */
+#define ONVIF_HTTP_MAX_HEADER 65536
+
 int onvif_http_response_parse(const char *buf, size_t len, bool eof,
                               onvif_http_response_t *out, onvif_err_t *err)
 {
@@ -211,8 +225,12 @@ int onvif_http_response_parse(const char *buf, size_t len, bool eof,
     char status_line[64];
 
     memset(out, 0, sizeof(*out));
-    hdr_end = onvif_http_header_end(buf, len);
+    hdr_end = onvif_http_header_end(
+        buf, len < ONVIF_HTTP_MAX_HEADER ? len : ONVIF_HTTP_MAX_HEADER);
     if (hdr_end == 0) {
+        if (len >= ONVIF_HTTP_MAX_HEADER)
+            return onvif_fail(err, -EBADMSG, "HTTP header longer than %d "
+                              "bytes", ONVIF_HTTP_MAX_HEADER);
         if (eof)
             return onvif_fail(err, -EBADMSG, "connection closed before the "
                               "end of the HTTP header (%zu bytes)", len);
@@ -279,6 +297,12 @@ int onvif_http_response_parse(const char *buf, size_t len, bool eof,
     }
 
     pos = hdr_end;
+    if (chunked && !eof && !onvif_http_ends_blank(buf + pos, len - pos)) {
+        /* A complete chunked body ends with an empty line, so there is
+         * no need to decode the whole body again before one arrives. */
+        rc = -EAGAIN;
+        goto fail;
+    }
     if (chunked) {
         rc = onvif_http_dechunk(buf + pos, len - pos, &out->body,
                                 &out->body_len, err);

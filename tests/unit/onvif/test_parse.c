@@ -1086,6 +1086,24 @@ static void http_malformed(void **state)
     }
 }
 
+static void http_header_too_long(void **state)
+{
+    size_t len = 70000;
+    char *r = malloc(len);
+    onvif_http_response_t resp;
+    onvif_err_t err = {""};
+
+    assert_non_null(r);
+    memset(r, 'a', len);
+    memcpy(r, "HTTP/1.1 200 OK\r\nX-Pad: ", 25);
+    assert_int_equal(onvif_http_response_parse(r, 60000, false, &resp,
+                                               &err), -EAGAIN);
+    assert_int_equal(onvif_http_response_parse(r, len, false, &resp, &err),
+                     -EBADMSG);
+    assert_non_null(strstr(err.msg, "65536"));
+    free(r);
+}
+
 /* RFC 2617, section 3.5 (qop=auth, MD5). */
 static void http_digest_rfc2617(void **state)
 {
@@ -1253,6 +1271,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(http_chunked),
         cmocka_unit_test(http_until_close_and_digest),
         cmocka_unit_test(http_malformed),
+        cmocka_unit_test(http_header_too_long),
         cmocka_unit_test(http_digest_rfc2617),
         cmocka_unit_test(url_parse_forms),
         cmocka_unit_test(wsse_password_digest),
