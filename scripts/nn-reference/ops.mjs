@@ -87,6 +87,13 @@ async function convCases() {
     { x: [1, 9, 10, 4], k: [2, 3], oc: 24, s: [2, 2],
       pad: [[0, 0], [1, 0], [2, 1], [0, 0]], d: [1, 1] },
     { x: [1, 7, 6, 1], k: [3, 3], oc: 64, s: [1, 1], pad: 'same', d: [1, 1] },
+    // 3x3 stride 1 with at least 16 channels in and out: Winograd F(2x2, 3x3),
+    // with odd output sizes so that edge tiles are cropped.
+    { x: [1, 9, 11, 16], k: [3, 3], oc: 16, s: [1, 1], pad: 'same', d: [1, 1] },
+    { x: [2, 8, 7, 20], k: [3, 3], oc: 19, s: [1, 1], pad: 'valid', d: [1, 1] },
+    { x: [1, 10, 13, 24], k: [3, 3], oc: 32, s: [1, 1],
+      pad: [[0, 0], [1, 1], [0, 2], [0, 0]], d: [1, 1] },
+    { x: [1, 21, 19, 40], k: [3, 3], oc: 24, s: [1, 1], pad: 'same', d: [1, 1] },
   ];
   let n = 0;
   for (const c of configs) {

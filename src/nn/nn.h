@@ -37,6 +37,7 @@ struct nn_options {
     /* Disable kernel fusion and AVX2 paths (used by tests). */
     int no_fusion;
     int no_simd;
+    int no_winograd;            /* 3x3 convolutions by im2col only */
     /* Reject any tensor or arena above this many bytes; 0: no limit. */
     size_t max_tensor_bytes;
 };

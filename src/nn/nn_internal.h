@@ -101,6 +101,7 @@ struct nn_node {
     int residual;               /* fused residual add tensor or -1 */
     int scale;                  /* per-input-channel scale of x, or -1 */
     float *scaled_filter;       /* filter times scale, refreshed per run */
+    float *wino_filter;         /* Winograd-transformed filter, or NULL */
     bool folded;                /* evaluated at plan time */
     bool dead;                  /* removed by fusion */
     double flops;
@@ -175,6 +176,12 @@ void nn_apply_act(float *x, size_t count, int channels, const float *bias,
                   const float *residual, enum nn_act act, float alpha,
                   bool simd);
 bool nn_cpu_has_avx2(void);
+/* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (nn_winograd.c). */
+bool nn_winograd_ok(const struct nn_conv_args *a);
+float *nn_winograd_filter(const struct nn_conv_args *a);
+size_t nn_winograd_scratch(const struct nn_conv_args *a);
+void nn_winograd(struct nn_model *m, const struct nn_conv_args *a,
+                 const float *u);
 /* Direct AVX2 convolution for inputs of at most 4 channels. */
 bool nn_conv_small_ok(const struct nn_model *m, const struct nn_conv_args *a);
 void nn_conv_small(struct nn_model *m, const struct nn_conv_args *a);

@@ -1131,6 +1131,7 @@ void nn_model_free(nn_model *m)
         free(m->nodes[i].in);
         free(m->nodes[i].out);
         free(m->nodes[i].scaled_filter);
+        free(m->nodes[i].wino_filter);
     }
     nn_pool_free(m->pool);
     free(m->arena);

@@ -166,6 +166,16 @@ static int nn_infer_conv(struct nn_model *m, struct nn_node *n, char *err,
                (n->op == NN_OP_DEPTHWISE ? 1 : a.c);
     if (n->op == NN_OP_CONV2D)
         n->scratch = nn_conv2d_scratch(&a);
+    free(n->wino_filter);
+    n->wino_filter = NULL;
+    if (n->op == NN_OP_CONV2D && !m->opt.no_winograd && n->scale < 0 &&
+        !nn_conv_small_ok(m, &a) && nn_winograd_ok(&a)) {
+        n->wino_filter = nn_winograd_filter(&a);
+        if (!n->wino_filter)
+            return -ENOMEM;
+        if (nn_winograd_scratch(&a) > n->scratch)
+            n->scratch = nn_winograd_scratch(&a);
+    }
     return 0;
 }
 
@@ -201,6 +211,10 @@ static int nn_exec_conv(struct nn_model *m, struct nn_node *n, char *err,
         a.filter = n->scaled_filter;
     }
     a.scratch = m->scratch;
+    if (n->wino_filter && m->scratch) {
+        nn_winograd(m, &a, n->wino_filter);
+        return 0;
+    }
     if (n->scratch > 0 && !m->scratch) {
         /* Only constant folding at plan time gets here. */
         tmp = malloc(n->scratch * (size_t)nn_pool_threads(m->pool));

@@ -2,8 +2,9 @@
  * Checks every op against TensorFlow.js: each fixture case (written by
  * scripts/nn-reference/ops.mjs) becomes a one-op graph model whose
  * non-constant inputs are Placeholders, run through the normal loader,
- * planner and kernels.  Each case runs with the portable kernels on one
- * thread and with the AVX2 kernels on two threads.
+ * planner and kernels.  Each case runs three times: portable kernels
+ * without Winograd on one thread, portable kernels with Winograd on one
+ * thread, and AVX2 kernels with Winograd on two threads.
  *
  * usage: test_nn_ops FIXTURES.json
  */
@@ -198,14 +199,15 @@ static long check_output(const char *name, int k, struct nn_tensor_info *t,
     return bad;
 }
 
-static void run_case(json_t *c, int threads, int no_simd)
+static void run_case(json_t *c, int threads, int no_simd, int no_winograd)
 {
     const char *name = json_string_value(json_object_get(c, "name"));
     unsigned char *weights = NULL;
     size_t wlen = 0;
     char *text = build_model(c, &weights, &wlen);
     struct nn_options opt = {.threads = threads, .skip_hash_check = 1,
-                             .no_simd = no_simd};
+                             .no_simd = no_simd,
+                             .no_winograd = no_winograd};
     char err[1024];
     nn_model *m;
     json_t *inputs = json_object_get(c, "inputs");
@@ -241,8 +243,9 @@ static void run_case(json_t *c, int threads, int no_simd)
         bad += check_output(name, k, &t, json_array_get(outs, (size_t)k));
     }
     if (bad) {
-        fprintf(stderr, "FAIL %s (threads %d, simd %s): %ld values differ\n",
-                name, threads, no_simd ? "off" : "on", bad);
+        fprintf(stderr, "FAIL %s (threads %d, simd %s, winograd %s): %ld "
+                "values differ\n", name, threads, no_simd ? "off" : "on",
+                no_winograd ? "off" : "on", bad);
         fails++;
     }
     nn_model_free(m);
@@ -269,13 +272,14 @@ int main(int argc, char **argv)
     }
     cases = json_object_get(root, "cases");
     json_array_foreach(cases, i, c) {
-        run_case(c, 1, 1);
-        run_case(c, 2, 0);
+        run_case(c, 1, 1, 1);
+        run_case(c, 1, 1, 0);
+        run_case(c, 2, 0, 0);
     }
     printf("%zu op cases, worst error %.3g of the tensor maximum "
            "(bound %.0e + %.0e * max|ref|)\n", json_array_size(cases),
            worst_rel, OPS_ATOL, OPS_RTOL);
-    printf("%zu passed, %d failed\n", 2 * json_array_size(cases) - fails,
+    printf("%zu passed, %d failed\n", 3 * json_array_size(cases) - fails,
            fails);
     json_decref(root);
     return fails ? 1 : 0;
