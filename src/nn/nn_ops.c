@@ -284,12 +284,44 @@ static inline int32_t nn_floormod_i(int32_t x, int32_t y)
 }
 
 /* Apply op to n elements; sa/sb are 0 (broadcast) or 1. */
+/* Same-shape float operands: loops without strides, for vectorising. */
+static bool nn_binary_f_dense(enum nn_op op, const float *restrict a,
+                              const float *restrict b, void *out,
+                              int64_t cnt)
+{
+    float *restrict o = out;
+    uint8_t *restrict ob = out;
+
+    switch (op) {
+    case NN_OP_ADD:
+        for (int64_t i = 0; i < cnt; i++)
+            o[i] = a[i] + b[i];
+        return true;
+    case NN_OP_SUB:
+        for (int64_t i = 0; i < cnt; i++)
+            o[i] = a[i] - b[i];
+        return true;
+    case NN_OP_MUL:
+        for (int64_t i = 0; i < cnt; i++)
+            o[i] = a[i] * b[i];
+        return true;
+    case NN_OP_EQUAL:
+        for (int64_t i = 0; i < cnt; i++)
+            ob[i] = a[i] == b[i];
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void nn_binary_f(enum nn_op op, const float *a, int sa, const float *b,
                         int sb, void *out, int64_t cnt)
 {
     float *o = out;
     uint8_t *ob = out;
 
+    if (sa == 1 && sb == 1 && nn_binary_f_dense(op, a, b, out, cnt))
+        return;
     switch (op) {
     case NN_OP_ADD:
         for (int64_t i = 0; i < cnt; i++)
@@ -1072,6 +1104,23 @@ static void nn_cast_range(void *ctx, size_t begin, size_t end)
     int64_t hi = (int64_t)end * NN_CHUNK < x->count ? (int64_t)end * NN_CHUNK
                                                     : x->count;
 
+    /* Common exact conversions as plain loops the compiler vectorises. */
+    if (x->dtype == NN_DTYPE_BOOL && y->dtype == NN_DTYPE_FLOAT32) {
+        const uint8_t *restrict src = x->data;
+        float *restrict dst = y->data;
+
+        for (int64_t i = lo; i < hi; i++)
+            dst[i] = (float)src[i];
+        return;
+    }
+    if (x->dtype == NN_DTYPE_INT32 && y->dtype == NN_DTYPE_FLOAT32) {
+        const int32_t *restrict src = x->data;
+        float *restrict dst = y->data;
+
+        for (int64_t i = lo; i < hi; i++)
+            dst[i] = (float)src[i];
+        return;
+    }
     for (int64_t i = lo; i < hi; i++) {
         double v;
 
