@@ -26,7 +26,7 @@ const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").fi
 const rows = [];
 for (const l of lines) {
   if (l.what === "model") rows.push(`| ${l.model} | C runtime | ${l.threads} | ${l.median_ms} | ${l.p90_ms} | ${l.gflops} GFLOP/s = ${l.percent_of_peak}% of sgemm ${l.sgemm_peak_gflops} |`);
-  if (l.backend) rows.push(`| ${l.model} | tfjs ${l.backend}${l.simd ? " SIMD" : ""} | ${l.threads} | ${l.median_ms.toFixed(1)} | ${l.p90_ms.toFixed(1)} | ${l.runs} runs |`);
+  if (l.backend) rows.push(`| ${l.model} | tfjs ${l.backend}${l.simd ? " SIMD" : ""} | ${l.threads} (${l.threads_requested} requested) | ${l.median_ms.toFixed(1)} | ${l.p90_ms.toFixed(1)} | ${l.runs} runs |`);
 }
 rows.sort();
 console.log("| model | engine | threads | median ms | p90 ms | notes |");
