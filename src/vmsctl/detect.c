@@ -124,7 +124,11 @@ int vmsctl_detect_main(int argc, char **argv)
     av_log_set_level(AV_LOG_ERROR);
     if (!models || !models[0])
         models = "models";
-    optind = 1;
+    /*
+     * The caller may have run getopt already; 0 makes glibc reinitialise
+     * its permutation state, which optind = 1 does not.
+     */
+    optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'm':
