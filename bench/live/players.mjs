@@ -1,0 +1,272 @@
+// Players that run inside a Chromium page (pass them to playwright's
+// page.evaluate): a Low-Latency HLS loader built on Media Source
+// Extensions, since Chromium has no native HLS, and a player for the
+// multiplexed live WebSocket. Both record latency samples in
+// window.vmsPlayer: arrival (ms from a fragment's first sample, UTC,
+// to its arrival in the page) and playback (ms from the sample on
+// screen to now, with the buffered seconds ahead of it). The browser tests and bench/live/run.py use them.
+//
+// Each function must be self-contained: playwright serializes its
+// source into the page.
+
+// Plays an LL-HLS media playlist (options.playlist, a URL path) in
+// <video id="video">. It appends the init segment and the parts from
+// the newest independent part on, then follows the live edge with
+// blocking playlist reloads (_HLS_msn/_HLS_part). A failed request is
+// retried; a part that left the window restarts from the newest
+// independent part.
+export function playHls(options) {
+  // Seconds of buffer kept ahead of playback, and the lag that seeks.
+  const LIVE_TARGET_S = 0.3;
+  const LIVE_SEEK_S = 1.5;
+  const video = document.getElementById('video');
+  const player = {
+    kind: 'hls', parts: 0, errors: 0, resyncs: 0, arrival: [], playback: [],
+    lastError: '', done: false,
+  };
+  window.vmsPlayer = player;
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  const parse = (text) => {
+    const lines = text.split('\n');
+    const out = { parts: [], map: null, hint: null };
+    let msn = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)[1]);
+    let index = 0;
+    let segmentTime = 0;
+    let offset = 0;
+    for (const line of lines) {
+      let m;
+      if ((m = /^#EXT-X-MAP:URI="([^"]+)"/.exec(line))) {
+        out.map = m[1];
+      } else if ((m = /^#EXT-X-PROGRAM-DATE-TIME:(.+)$/.exec(line))) {
+        segmentTime = Date.parse(m[1]);
+        offset = 0;
+      } else if ((m = /^#EXT-X-PART:DURATION=([\d.]+),URI="([^"]+)"(.*)$/
+        .exec(line))) {
+        out.parts.push({
+          msn, index, uri: m[2], duration: Number(m[1]),
+          independent: m[3].includes('INDEPENDENT=YES'),
+          wallStart: segmentTime + offset, map: out.map,
+        });
+        offset += Number(m[1]) * 1000;
+        index++;
+      } else if (line.startsWith('seg/')) {
+        msn++;
+        index = 0;
+      } else if ((m = /^#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/
+        .exec(line))) {
+        out.hint = m[1];
+      }
+    }
+    return out;
+  };
+
+  const base = new URL(options.playlist, location.href);
+  const fetchBytes = async (uri) => {
+    const response = await fetch(new URL(uri, base));
+    if (!response.ok) {
+      const error = new Error(uri + ': HTTP ' + response.status);
+      error.status = response.status;
+      throw error;
+    }
+    return response.arrayBuffer();
+  };
+
+  const mediaSource = new MediaSource();
+  video.src = URL.createObjectURL(mediaSource);
+  let sourceBuffer = null;
+  const appendQueue = [];
+  const pump = () => {
+    if (!sourceBuffer || sourceBuffer.updating || !appendQueue.length) return;
+    sourceBuffer.appendBuffer(appendQueue.shift());
+  };
+  // Maps media time to wall time: the first part's PROGRAM-DATE-TIME
+  // against the buffered start after appending it.
+  let wallAtZero = null;
+  let pendingWall = null;
+
+  const run = async () => {
+    await new Promise((resolve) => mediaSource.addEventListener(
+      'sourceopen', resolve, { once: true }));
+    let last = null;       // { msn, index } of the newest appended part
+    let map = null;
+    while (!player.done) {
+      try {
+        let url = options.playlist;
+        if (last) {
+          const sep = url.includes('?') ? '&' : '?';
+          url += sep + '_HLS_msn=' + last.msn + '&_HLS_part=' +
+            (last.index + 1);
+        }
+        const playlist = parse(new TextDecoder().decode(
+          await fetchBytes(url)));
+        let parts = playlist.parts;
+        if (!last) {
+          // Start at the newest independent part.
+          let start = 0;
+          parts.forEach((p, i) => { if (p.independent) start = i; });
+          parts = parts.slice(start);
+        } else {
+          parts = parts.filter((p) => p.msn > last.msn ||
+            (p.msn === last.msn && p.index > last.index));
+          const known = playlist.parts.some((p) => p.msn === last.msn &&
+            p.index === last.index);
+          const next = parts[0];
+          if (!known && next && !next.independent) {
+            // The window moved past us: start over at a keyframe.
+            player.resyncs++;
+            last = null;
+            continue;
+          }
+        }
+        for (const part of parts) {
+          if (part.map !== map) {
+            const init = await fetchBytes(part.map);
+            if (!sourceBuffer) {
+              const mime = options.mime;
+              sourceBuffer = mediaSource.addSourceBuffer(mime);
+              sourceBuffer.addEventListener('updateend', () => {
+                if (wallAtZero === null && pendingWall !== null &&
+                    sourceBuffer.buffered.length) {
+                  wallAtZero = pendingWall -
+                    sourceBuffer.buffered.start(0) * 1000;
+                }
+                pump();
+              });
+            }
+            appendQueue.push(init);
+            map = part.map;
+          }
+          const bytes = await fetchBytes(part.uri);
+          const now = Date.now();
+          player.arrival.push(now - part.wallStart);
+          if (pendingWall === null) pendingWall = part.wallStart;
+          appendQueue.push(bytes);
+          pump();
+          player.parts++;
+          last = { msn: part.msn, index: part.index };
+          if (video.paused) video.play().catch(() => {});
+        }
+      } catch (err) {
+        player.errors++;
+        player.lastError = String(err.message || err);
+        if (err.status === 404) last = null;
+        await sleep(500);
+      }
+    }
+  };
+
+  // Samples the playback latency and keeps near the live edge.
+  setInterval(() => {
+    if (!sourceBuffer || !sourceBuffer.buffered.length) return;
+    const end = sourceBuffer.buffered.end(sourceBuffer.buffered.length - 1);
+    let inside = false;
+    for (let i = 0; i < sourceBuffer.buffered.length; i++) {
+      inside ||= video.currentTime >= sourceBuffer.buffered.start(i) &&
+        video.currentTime < sourceBuffer.buffered.end(i);
+    }
+    const lag = end - video.currentTime;
+    if (!inside || lag > LIVE_SEEK_S) {
+      video.currentTime = Math.max(
+        sourceBuffer.buffered.start(sourceBuffer.buffered.length - 1),
+        end - LIVE_TARGET_S);
+    }
+    video.playbackRate = lag > 2 * LIVE_TARGET_S ? 1.15 : 1.0;
+    if (wallAtZero !== null && !video.paused) {
+      player.playback.push({
+        buffer: end - video.currentTime,
+        latency: Date.now() - (wallAtZero + video.currentTime * 1000),
+      });
+    }
+  }, 250);
+  run();
+  return true;
+}
+
+// Plays one stream of the multiplexed WebSocket (options.url) in
+// <video id="video">: messages are [channel, kind, payload]; a
+// fragment's payload starts with its UTC start time (8 bytes,
+// big-endian microseconds).
+export function playMux(options) {
+  const LIVE_TARGET_S = 0.3;
+  const LIVE_SEEK_S = 1.5;
+  const video = document.getElementById('video');
+  const player = {
+    kind: 'mse', fragments: 0, errors: 0, arrival: [], playback: [],
+    lastError: '',
+  };
+  window.vmsPlayer = player;
+  const mediaSource = new MediaSource();
+  video.src = URL.createObjectURL(mediaSource);
+  let sourceBuffer = null;
+  const queue = [];
+  let wallAtZero = null;
+  let pendingWall = null;
+  const pump = () => {
+    if (!sourceBuffer || sourceBuffer.updating || !queue.length) return;
+    sourceBuffer.appendBuffer(queue.shift());
+  };
+  mediaSource.addEventListener('sourceopen', () => {
+    const ws = new WebSocket(new URL(options.url, location.href.replace(
+      /^http/, 'ws')));
+    ws.binaryType = 'arraybuffer';
+    ws.onmessage = (event) => {
+      const bytes = new Uint8Array(event.data);
+      if (bytes[1] === 0) {
+        const info = JSON.parse(new TextDecoder().decode(bytes.subarray(2)));
+        if (!sourceBuffer) {
+          sourceBuffer = mediaSource.addSourceBuffer(info.mime);
+          sourceBuffer.addEventListener('updateend', () => {
+            if (wallAtZero === null && pendingWall !== null &&
+                sourceBuffer.buffered.length) {
+              wallAtZero = pendingWall - sourceBuffer.buffered.start(0) * 1000;
+            }
+            pump();
+          });
+        }
+      } else if (bytes[1] === 1) {
+        queue.push(bytes.slice(2));
+      } else if (bytes[1] === 2) {
+        const view = new DataView(bytes.buffer, bytes.byteOffset + 2, 8);
+        const startMs = Number(view.getBigUint64(0)) / 1000;
+        if (pendingWall === null) pendingWall = startMs;
+        // Arrival against the fragment's first sample, so the
+        // fragment's own duration (up to 500 ms) is included, as it is
+        // for an HLS part.
+        player.arrival.push(Date.now() - startMs);
+        queue.push(bytes.slice(10));
+        player.fragments++;
+      }
+      pump();
+      if (video.paused) video.play().catch(() => {});
+    };
+    ws.onerror = () => { player.errors++; };
+  }, { once: true });
+  setInterval(() => {
+    if (!sourceBuffer || !sourceBuffer.buffered.length) return;
+    const end = sourceBuffer.buffered.end(sourceBuffer.buffered.length - 1);
+    const lag = end - video.currentTime;
+    if (lag > LIVE_SEEK_S) video.currentTime = end - LIVE_TARGET_S;
+    video.playbackRate = lag > 2 * LIVE_TARGET_S ? 1.15 : 1.0;
+    if (wallAtZero !== null && !video.paused) {
+      player.playback.push({
+        buffer: end - video.currentTime,
+        latency: Date.now() - (wallAtZero + video.currentTime * 1000),
+      });
+    }
+  }, 250);
+  return true;
+}
+
+// Prepares the page for a player: an empty body with <video
+// id="video">. The page should be a daemon URL loaded from the network
+// (for example /api/v1/status), because Chromium's local network access
+// checks block WebSockets to 127.0.0.1 from pages that a test injects.
+export function preparePage() {
+  const video = document.createElement('video');
+  video.id = 'video';
+  video.muted = true;
+  video.playsInline = true;
+  document.body.replaceChildren(video);
+  return true;
+}
