@@ -1,6 +1,7 @@
 /*
  * WS-Discovery (2005/04, the version ONVIF uses): Probe, ProbeMatches,
- * Hello and Bye on UDP 239.255.255.250:3702.
+ * Hello and Bye on UDP port 3702, group 239.255.255.250 (IPv4) and
+ * ff02::c (IPv6, link scope).
  *
  * Probes go out only on the interfaces the caller names, so the library
  * never sends multicast on a network that the administrator did not pick.
@@ -32,6 +33,7 @@
 #include <openssl/rand.h>
 
 #define ONVIF_WSD_GROUP "239.255.255.250"
+#define ONVIF_WSD_GROUP6 "ff02::c"
 #define ONVIF_WSD_PORT 3702
 #define ONVIF_WSD_MAX_DEVICES 1024
 #define ONVIF_WSD_MAX_SOCKETS 32
@@ -269,50 +271,80 @@ fail:
 
 /* ---- Sockets --------------------------------------------------------- */
 
-/* Finds the IPv4 address and index of an interface given by name or by
- * one of its IPv4 addresses. */
-static int onvif_iface_resolve(const char *spec, struct in_addr *addr,
-                               unsigned int *index, onvif_err_t *err)
+/* An interface named by the caller. */
+typedef struct onvif_iface {
+    unsigned int index;
+    bool has_v4;
+    struct in_addr v4; /* its first IPv4 address when has_v4 */
+} onvif_iface_t;
+
+/* Finds an interface given by name, by one of its IPv4 addresses or by
+ * one of its IPv6 addresses. */
+static int onvif_iface_resolve(const char *spec, onvif_iface_t *out,
+                               onvif_err_t *err)
 {
     struct ifaddrs *list = NULL, *ifa;
-    struct in_addr want;
-    bool by_addr = inet_pton(AF_INET, spec, &want) == 1;
+    struct in_addr want4;
+    struct in6_addr want6;
+    bool by_v4 = inet_pton(AF_INET, spec, &want4) == 1;
+    bool by_v6 = !by_v4 && inet_pton(AF_INET6, spec, &want6) == 1;
+    const char *name = by_v4 || by_v6 ? NULL : spec;
 
+    memset(out, 0, sizeof(*out));
     if (getifaddrs(&list) < 0)
         return onvif_fail(err, -errno, "cannot list interfaces: %s",
                           strerror(errno));
-    for (ifa = list; ifa != NULL; ifa = ifa->ifa_next) {
-        const struct sockaddr_in *sin;
 
-        if (ifa->ifa_addr == NULL || ifa->ifa_addr->sa_family != AF_INET)
+    /* First pass: turn an address into the interface name. */
+    for (ifa = list; ifa != NULL && name == NULL; ifa = ifa->ifa_next) {
+        if (ifa->ifa_addr == NULL)
             continue;
-        sin = (const struct sockaddr_in *)ifa->ifa_addr;
-        if ((by_addr && sin->sin_addr.s_addr == want.s_addr) ||
-            (!by_addr && strcmp(ifa->ifa_name, spec) == 0)) {
-            *addr = sin->sin_addr;
-            *index = if_nametoindex(ifa->ifa_name);
-            freeifaddrs(list);
-            return 0;
+        if (by_v4 && ifa->ifa_addr->sa_family == AF_INET &&
+            ((struct sockaddr_in *)ifa->ifa_addr)->sin_addr.s_addr ==
+                want4.s_addr)
+            name = ifa->ifa_name;
+        if (by_v6 && ifa->ifa_addr->sa_family == AF_INET6 &&
+            memcmp(&((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr,
+                   &want6, sizeof(want6)) == 0)
+            name = ifa->ifa_name;
+    }
+    if (name != NULL)
+        out->index = if_nametoindex(name);
+    if (out->index == 0) {
+        freeifaddrs(list);
+        return onvif_fail(err, -ENODEV, "interface '%s' not found; give an "
+                          "interface name or one of its addresses", spec);
+    }
+
+    /* Second pass: the IPv4 address to send from, the given one first. */
+    if (by_v4) {
+        out->has_v4 = true;
+        out->v4 = want4;
+    }
+    for (ifa = list; ifa != NULL && !out->has_v4; ifa = ifa->ifa_next) {
+        if (ifa->ifa_addr != NULL && ifa->ifa_addr->sa_family == AF_INET &&
+            strcmp(ifa->ifa_name, name) == 0) {
+            out->has_v4 = true;
+            out->v4 = ((struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
         }
     }
     freeifaddrs(list);
-    return onvif_fail(err, -ENODEV, "interface '%s' not found or has no "
-                      "IPv4 address; give an interface name or one of its "
-                      "addresses", spec);
+    return 0;
 }
 
-/* Opens a UDP socket bound to addr:0 that sends multicast out of the
- * interface with the given index, one hop only. */
-static int onvif_socket_for_iface(struct in_addr addr, unsigned int index,
-                                  int *out, onvif_err_t *err)
+/* Opens a UDP socket bound to the interface's IPv4 address that sends
+ * multicast out of that interface, one hop only. */
+static int onvif_socket4(const onvif_iface_t *iface, int *out,
+                         onvif_err_t *err)
 {
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr = addr};
-    struct ip_mreqn mreq = {.imr_address = addr, .imr_ifindex = (int)index};
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr = iface->v4};
+    struct ip_mreqn mreq = {.imr_address = iface->v4,
+                            .imr_ifindex = (int)iface->index};
     unsigned char ttl = 1;
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     char text[INET_ADDRSTRLEN];
 
-    inet_ntop(AF_INET, &addr, text, sizeof(text));
+    inet_ntop(AF_INET, &iface->v4, text, sizeof(text));
     if (fd < 0)
         return onvif_fail(err, -errno, "socket: %s", strerror(errno));
     if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
@@ -326,6 +358,63 @@ static int onvif_socket_for_iface(struct in_addr addr, unsigned int index,
     }
     *out = fd;
     return 0;
+}
+
+/* Opens an IPv6 UDP socket that sends link-scope multicast out of the
+ * interface, one hop only. */
+static int onvif_socket6(const onvif_iface_t *iface, int *out,
+                         onvif_err_t *err)
+{
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+    int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int one = 1, hops = 1;
+    unsigned int index = iface->index;
+
+    if (fd < 0)
+        return onvif_fail(err, -errno, "IPv6 socket: %s", strerror(errno));
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
+        bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index,
+                   sizeof(index)) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops,
+                   sizeof(hops)) < 0) {
+        int e = errno;
+
+        close(fd);
+        return onvif_fail(err, -e, "cannot prepare IPv6 multicast on "
+                          "interface %u: %s", index, strerror(e));
+    }
+    *out = fd;
+    return 0;
+}
+
+/* One socket of a probe and where its Probes go. */
+typedef struct onvif_probe_socket {
+    int fd;
+    struct sockaddr_storage dest;
+    socklen_t dest_len;
+} onvif_probe_socket_t;
+
+/* Sets dest to the IPv4 group, or the IPv6 group on interface index. */
+static socklen_t onvif_group_address(struct sockaddr_storage *dest,
+                                     bool v6, unsigned int index, int port)
+{
+    memset(dest, 0, sizeof(*dest));
+    if (v6) {
+        struct sockaddr_in6 *g6 = (struct sockaddr_in6 *)dest;
+
+        g6->sin6_family = AF_INET6;
+        g6->sin6_port = htons((uint16_t)port);
+        g6->sin6_scope_id = index;
+        inet_pton(AF_INET6, ONVIF_WSD_GROUP6, &g6->sin6_addr);
+        return sizeof(*g6);
+    }
+    struct sockaddr_in *g4 = (struct sockaddr_in *)dest;
+
+    g4->sin_family = AF_INET;
+    g4->sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, ONVIF_WSD_GROUP, &g4->sin_addr);
+    return sizeof(*g4);
 }
 
 /* Fills a random urn:uuid (version 4). */
@@ -448,44 +537,68 @@ static int64_t onvif_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Sends both Probes on every socket: multicast sockets to the group,
- * the unicast socket (last, if any) to its target. */
-static void onvif_probe_send(const int *fds, size_t nfd, bool has_unicast,
-                             const struct sockaddr_storage *uni,
-                             socklen_t unilen, int port)
+/* Sends both Probes once on every socket. A send that fails (an
+ * interface without IPv6, a route that went away) is skipped: the other
+ * sockets still probe. */
+static void onvif_probe_send(const onvif_probe_socket_t *socks, size_t n)
 {
     static const char *const types[] = {"dn:NetworkVideoTransmitter",
                                         "tds:Device"};
-    struct sockaddr_in group = {.sin_family = AF_INET,
-                                .sin_port = htons((uint16_t)port)};
     char msg[1024];
     size_t i, t;
 
-    inet_pton(AF_INET, ONVIF_WSD_GROUP, &group.sin_addr);
     for (t = 0; t < 2; t++) {
-        int n = onvif_probe_message(msg, sizeof(msg), types[t]);
+        int len = onvif_probe_message(msg, sizeof(msg), types[t]);
 
-        for (i = 0; i < nfd; i++) {
-            if (has_unicast && i == nfd - 1)
-                sendto(fds[i], msg, (size_t)n, 0,
-                       (const struct sockaddr *)uni, unilen);
-            else
-                sendto(fds[i], msg, (size_t)n, 0,
-                       (const struct sockaddr *)&group, sizeof(group));
-        }
+        for (i = 0; i < n; i++)
+            sendto(socks[i].fd, msg, (size_t)len, 0,
+                   (const struct sockaddr *)&socks[i].dest,
+                   socks[i].dest_len);
     }
+}
+
+/* Opens the multicast sockets of one interface: IPv4 when it has an
+ * IPv4 address, IPv6 when the system allows. An interface with neither
+ * is an error. */
+static int onvif_probe_open_iface(const char *spec, int port,
+                                  onvif_probe_socket_t *socks, size_t *n,
+                                  onvif_err_t *err)
+{
+    onvif_iface_t iface;
+    onvif_err_t v6err;
+    int rc;
+
+    rc = onvif_iface_resolve(spec, &iface, err);
+    if (rc < 0)
+        return rc;
+    if (iface.has_v4) {
+        rc = onvif_socket4(&iface, &socks[*n].fd, err);
+        if (rc < 0)
+            return rc;
+        socks[*n].dest_len = onvif_group_address(&socks[*n].dest, false, 0,
+                                                 port);
+        (*n)++;
+    }
+    rc = onvif_socket6(&iface, &socks[*n].fd, &v6err);
+    if (rc == 0) {
+        socks[*n].dest_len = onvif_group_address(&socks[*n].dest, true,
+                                                 iface.index, port);
+        (*n)++;
+    } else if (!iface.has_v4) {
+        return onvif_fail(err, rc, "interface '%s' has no IPv4 address and "
+                          "%s", spec, v6err.msg);
+    }
+    return 0;
 }
 
 int onvif_discovery_probe(const onvif_discovery_options_t *opts,
                           onvif_discovered_t **out, size_t *count,
                           onvif_err_t *err)
 {
-    int fds[ONVIF_WSD_MAX_SOCKETS];
-    size_t nfd = 0, n = 0, i;
+    onvif_probe_socket_t socks[ONVIF_WSD_MAX_SOCKETS];
+    size_t nsock = 0, n = 0, i;
     onvif_discovered_t *list = NULL;
-    struct sockaddr_storage uni;
-    socklen_t unilen = 0;
-    bool has_unicast = false, resent = false;
+    bool resent = false;
     int port, duration, rc = 0;
     int64_t start, deadline;
     char *buf = NULL;
@@ -496,9 +609,9 @@ int onvif_discovery_probe(const onvif_discovery_options_t *opts,
                          opts->unicast_address == NULL))
         return onvif_fail(err, -EINVAL, "discovery: name at least one "
                           "interface or a unicast address");
-    if (opts->interface_count > ONVIF_WSD_MAX_SOCKETS - 1)
+    if (opts->interface_count > (ONVIF_WSD_MAX_SOCKETS - 1) / 2)
         return onvif_fail(err, -EINVAL, "discovery: at most %d interfaces",
-                          ONVIF_WSD_MAX_SOCKETS - 1);
+                          (ONVIF_WSD_MAX_SOCKETS - 1) / 2);
     port = opts->port > 0 ? opts->port : ONVIF_WSD_PORT;
     duration = opts->duration_ms > 0 ? opts->duration_ms : 3000;
     if (duration > 60000)
@@ -506,28 +619,24 @@ int onvif_discovery_probe(const onvif_discovery_options_t *opts,
                           "60000", duration);
 
     for (i = 0; i < opts->interface_count; i++) {
-        struct in_addr addr;
-        unsigned int index;
-
-        rc = onvif_iface_resolve(opts->interfaces[i], &addr, &index, err);
-        if (rc == 0)
-            rc = onvif_socket_for_iface(addr, index, &fds[nfd], err);
+        rc = onvif_probe_open_iface(opts->interfaces[i], port, socks, &nsock,
+                                    err);
         if (rc < 0)
             goto fail;
-        nfd++;
     }
     if (opts->unicast_address != NULL) {
-        rc = onvif_unicast_target(opts->unicast_address, port, &uni, &unilen,
+        rc = onvif_unicast_target(opts->unicast_address, port,
+                                  &socks[nsock].dest, &socks[nsock].dest_len,
                                   err);
         if (rc < 0)
             goto fail;
-        fds[nfd] = socket(uni.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fds[nfd] < 0) {
+        socks[nsock].fd = socket(socks[nsock].dest.ss_family,
+                                 SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (socks[nsock].fd < 0) {
             rc = onvif_fail(err, -errno, "socket: %s", strerror(errno));
             goto fail;
         }
-        nfd++;
-        has_unicast = true;
+        nsock++;
     }
 
     buf = malloc(65536);
@@ -537,7 +646,7 @@ int onvif_discovery_probe(const onvif_discovery_options_t *opts,
     }
     start = onvif_now_ms();
     deadline = start + duration;
-    onvif_probe_send(fds, nfd, has_unicast, &uni, unilen, port);
+    onvif_probe_send(socks, nsock);
 
     for (;;) {
         struct pollfd pfd[ONVIF_WSD_MAX_SOCKETS];
@@ -546,23 +655,23 @@ int onvif_discovery_probe(const onvif_discovery_options_t *opts,
         if (now >= deadline)
             break;
         if (!resent && now - start >= 250) {
-            onvif_probe_send(fds, nfd, has_unicast, &uni, unilen, port);
+            onvif_probe_send(socks, nsock);
             resent = true;
         }
         wait = deadline - now;
         if (!resent && wait > 250 - (now - start))
             wait = 250 - (now - start);
-        for (i = 0; i < nfd; i++) {
-            pfd[i].fd = fds[i];
+        for (i = 0; i < nsock; i++) {
+            pfd[i].fd = socks[i].fd;
             pfd[i].events = POLLIN;
             pfd[i].revents = 0;
         }
-        if (poll(pfd, nfd, (int)wait) < 0 && errno != EINTR) {
+        if (poll(pfd, nsock, (int)wait) < 0 && errno != EINTR) {
             rc = onvif_fail(err, -errno, "discovery: poll: %s",
                             strerror(errno));
             goto fail;
         }
-        for (i = 0; i < nfd; i++) {
+        for (i = 0; i < nsock; i++) {
             struct sockaddr_storage from;
             socklen_t fromlen = sizeof(from);
             char host[64] = "";
@@ -573,8 +682,8 @@ int onvif_discovery_probe(const onvif_discovery_options_t *opts,
 
             if (!(pfd[i].revents & POLLIN))
                 continue;
-            got = recvfrom(fds[i], buf, 65535, 0, (struct sockaddr *)&from,
-                           &fromlen);
+            got = recvfrom(socks[i].fd, buf, 65535, 0,
+                           (struct sockaddr *)&from, &fromlen);
             if (got <= 0)
                 continue;
             getnameinfo((struct sockaddr *)&from, fromlen, host,
@@ -600,20 +709,49 @@ int onvif_discovery_probe(const onvif_discovery_options_t *opts,
 fail:
     onvif_discovered_free(list, n);
     free(buf);
-    for (i = 0; i < nfd; i++)
-        close(fds[i]);
+    for (i = 0; i < nsock; i++)
+        close(socks[i].fd);
     return rc;
 }
 
 /* ---- Hello/Bye listener ---------------------------------------------- */
 
 struct onvif_discovery_listener {
-    int fd;
+    int fd4; /* -1 when no interface has IPv4 */
+    int fd6; /* -1 when IPv6 is unavailable */
     int stop_pipe[2];
     pthread_t thread;
     onvif_announce_cb cb;
     void *user;
 };
+
+/* Parses one datagram from fd and reports its Hello or Bye. */
+static void onvif_listener_receive(onvif_discovery_listener_t *l, int fd,
+                                   char *buf)
+{
+    struct sockaddr_storage from;
+    socklen_t fromlen = sizeof(from);
+    onvif_discovered_t *found = NULL;
+    size_t nfound = 0, i;
+    ssize_t got;
+    int kind;
+    char host[64] = "";
+
+    got = recvfrom(fd, buf, 65535, 0, (struct sockaddr *)&from, &fromlen);
+    if (got <= 0)
+        return;
+    if (onvif_parse_discovery(buf, (size_t)got, &kind, &found, &nfound,
+                              NULL) < 0)
+        return;
+    getnameinfo((struct sockaddr *)&from, fromlen, host, sizeof(host), NULL,
+                0, NI_NUMERICHOST);
+    for (i = 0; i < nfound && kind > 0; i++) {
+        snprintf(found[i].from, sizeof(found[i].from), "%s", host);
+        l->cb(l->user, kind == 1 ? ONVIF_ANNOUNCE_HELLO : ONVIF_ANNOUNCE_BYE,
+              &found[i]);
+    }
+    onvif_discovered_free(found, nfound);
+}
 
 /* Receives datagrams until the stop pipe becomes readable. */
 static void *onvif_listener_main(void *arg)
@@ -624,40 +762,106 @@ static void *onvif_listener_main(void *arg)
     if (buf == NULL)
         return NULL;
     for (;;) {
-        struct pollfd pfd[2] = {{.fd = l->fd, .events = POLLIN},
-                                {.fd = l->stop_pipe[0], .events = POLLIN}};
-        struct sockaddr_storage from;
-        socklen_t fromlen = sizeof(from);
-        onvif_discovered_t *found = NULL;
-        size_t nfound = 0, i;
-        ssize_t got;
-        int kind;
-        char host[64] = "";
+        struct pollfd pfd[3] = {{.fd = l->stop_pipe[0], .events = POLLIN},
+                                {.fd = l->fd4, .events = POLLIN},
+                                {.fd = l->fd6, .events = POLLIN}};
 
-        if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+        if (poll(pfd, 3, -1) < 0 && errno != EINTR)
             break;
-        if (pfd[1].revents != 0)
+        if (pfd[0].revents != 0)
             break;
-        if (!(pfd[0].revents & POLLIN))
-            continue;
-        got = recvfrom(l->fd, buf, 65535, 0, (struct sockaddr *)&from,
-                       &fromlen);
-        if (got <= 0)
-            continue;
-        if (onvif_parse_discovery(buf, (size_t)got, &kind, &found, &nfound,
-                                  NULL) < 0)
-            continue;
-        getnameinfo((struct sockaddr *)&from, fromlen, host, sizeof(host),
-                    NULL, 0, NI_NUMERICHOST);
-        for (i = 0; i < nfound && kind > 0; i++) {
-            snprintf(found[i].from, sizeof(found[i].from), "%s", host);
-            l->cb(l->user, kind == 1 ? ONVIF_ANNOUNCE_HELLO
-                                     : ONVIF_ANNOUNCE_BYE, &found[i]);
-        }
-        onvif_discovered_free(found, nfound);
+        if (pfd[1].revents & POLLIN)
+            onvif_listener_receive(l, l->fd4, buf);
+        if (pfd[2].revents & POLLIN)
+            onvif_listener_receive(l, l->fd6, buf);
     }
     free(buf);
     return NULL;
+}
+
+/* Opens a socket bound to the WS-Discovery port of one family, shared
+ * with other listeners on the host (SO_REUSEADDR). */
+static int onvif_listener_socket(bool v6, int port, int *out,
+                                 onvif_err_t *err)
+{
+    struct sockaddr_storage ss = {0};
+    socklen_t len;
+    int one = 1, fd;
+
+    if (v6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        len = sizeof(*s6);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        len = sizeof(*s4);
+    }
+    fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+                          sizeof(one)) < 0) ||
+        bind(fd, (struct sockaddr *)&ss, len) < 0) {
+        int e = errno;
+
+        if (fd >= 0)
+            close(fd);
+        return onvif_fail(err, -e, "discovery listener: cannot bind UDP "
+                          "port %d (%s): %s", port, v6 ? "IPv6" : "IPv4",
+                          strerror(e));
+    }
+    *out = fd;
+    return 0;
+}
+
+/* Joins the groups on one interface; IPv6 only when its socket exists. */
+static int onvif_listener_join(onvif_discovery_listener_t *l,
+                               const char *spec, int port, onvif_err_t *err)
+{
+    onvif_iface_t iface;
+    bool joined = false;
+    int rc;
+
+    rc = onvif_iface_resolve(spec, &iface, err);
+    if (rc < 0)
+        return rc;
+    if (iface.has_v4) {
+        struct ip_mreqn mreq = {.imr_address = iface.v4,
+                                .imr_ifindex = (int)iface.index};
+
+        if (l->fd4 < 0) {
+            rc = onvif_listener_socket(false, port, &l->fd4, err);
+            if (rc < 0)
+                return rc;
+        }
+        inet_pton(AF_INET, ONVIF_WSD_GROUP, &mreq.imr_multiaddr);
+        if (setsockopt(l->fd4, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq,
+                       sizeof(mreq)) < 0)
+            return onvif_fail(err, -errno, "discovery listener: cannot "
+                              "join %s on %s: %s", ONVIF_WSD_GROUP, spec,
+                              strerror(errno));
+        joined = true;
+    }
+    if (l->fd6 < 0)
+        onvif_listener_socket(true, port, &l->fd6, NULL);
+    if (l->fd6 >= 0) {
+        struct ipv6_mreq mreq6 = {.ipv6mr_interface = iface.index};
+
+        inet_pton(AF_INET6, ONVIF_WSD_GROUP6, &mreq6.ipv6mr_multiaddr);
+        if (setsockopt(l->fd6, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mreq6,
+                       sizeof(mreq6)) == 0)
+            joined = true;
+    }
+    if (!joined)
+        return onvif_fail(err, -ENODEV, "discovery listener: interface "
+                          "'%s' has no IPv4 address and IPv6 multicast is "
+                          "unavailable", spec);
+    return 0;
 }
 
 int onvif_discovery_listener_start(const char *const *interfaces,
@@ -667,9 +871,8 @@ int onvif_discovery_listener_start(const char *const *interfaces,
                                    onvif_err_t *err)
 {
     onvif_discovery_listener_t *l;
-    struct sockaddr_in sin = {.sin_family = AF_INET};
-    int one = 1, rc;
     size_t i;
+    int rc;
 
     *out = NULL;
     if (interface_count == 0 || cb == NULL)
@@ -678,40 +881,16 @@ int onvif_discovery_listener_start(const char *const *interfaces,
     l = calloc(1, sizeof(*l));
     if (l == NULL)
         return onvif_fail(err, -ENOMEM, "out of memory");
-    l->fd = -1;
+    l->fd4 = l->fd6 = -1;
     l->stop_pipe[0] = l->stop_pipe[1] = -1;
     l->cb = cb;
     l->user = user;
-    sin.sin_port = htons((uint16_t)(port > 0 ? port : ONVIF_WSD_PORT));
-    inet_pton(AF_INET, ONVIF_WSD_GROUP, &sin.sin_addr);
+    port = port > 0 ? port : ONVIF_WSD_PORT;
 
-    l->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (l->fd < 0 ||
-        setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-        setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
-        bind(l->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-        rc = onvif_fail(err, -errno, "discovery listener: cannot bind UDP "
-                        "port %d: %s", ntohs(sin.sin_port), strerror(errno));
-        goto fail;
-    }
     for (i = 0; i < interface_count; i++) {
-        struct ip_mreqn mreq = {0};
-        struct in_addr addr;
-        unsigned int index;
-
-        rc = onvif_iface_resolve(interfaces[i], &addr, &index, err);
+        rc = onvif_listener_join(l, interfaces[i], port, err);
         if (rc < 0)
             goto fail;
-        inet_pton(AF_INET, ONVIF_WSD_GROUP, &mreq.imr_multiaddr);
-        mreq.imr_address = addr;
-        mreq.imr_ifindex = (int)index;
-        if (setsockopt(l->fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq,
-                       sizeof(mreq)) < 0) {
-            rc = onvif_fail(err, -errno, "discovery listener: cannot join "
-                            "%s on %s: %s", ONVIF_WSD_GROUP, interfaces[i],
-                            strerror(errno));
-            goto fail;
-        }
     }
     if (pipe2(l->stop_pipe, O_CLOEXEC) < 0) {
         rc = onvif_fail(err, -errno, "pipe: %s", strerror(errno));
@@ -726,8 +905,10 @@ int onvif_discovery_listener_start(const char *const *interfaces,
     *out = l;
     return 0;
 fail:
-    if (l->fd >= 0)
-        close(l->fd);
+    if (l->fd4 >= 0)
+        close(l->fd4);
+    if (l->fd6 >= 0)
+        close(l->fd6);
     if (l->stop_pipe[0] >= 0) {
         close(l->stop_pipe[0]);
         close(l->stop_pipe[1]);
@@ -744,7 +925,10 @@ void onvif_discovery_listener_stop(onvif_discovery_listener_t *l)
         /* The pipe cannot be full with one byte; nothing to do. */
     }
     pthread_join(l->thread, NULL);
-    close(l->fd);
+    if (l->fd4 >= 0)
+        close(l->fd4);
+    if (l->fd6 >= 0)
+        close(l->fd6);
     close(l->stop_pipe[0]);
     close(l->stop_pipe[1]);
     free(l);

@@ -346,8 +346,10 @@ typedef struct onvif_discovered {
 } onvif_discovered_t;
 
 typedef struct onvif_discovery_options {
-    /* Interfaces to probe from, by name ("eth0") or IPv4 address. With
-     * none and no unicast_address, nothing is sent and -EINVAL
+    /* Interfaces to probe from, by name ("eth0") or by one of their
+     * IPv4 or IPv6 addresses. Each is probed over IPv4 when it has an
+     * IPv4 address and over IPv6 (ff02::c) when the system allows. With
+     * none and no unicast_address, nothing is sent and -EINVAL is
      * returned: the library never picks interfaces on its own. */
     const char *const *interfaces;
     size_t interface_count;

@@ -7,6 +7,9 @@
  *       multicast Probe on IFACE, then a unicast Probe to 10.231.0.2,
  *       then a device probe of every camera found; checks the devices
  *       that test_discovery_netns.sh started.
+ *   discovery_check probe6 IFACE ENDPOINT
+ *       multicast Probe on IFACE that ENDPOINT replies to only over IPv6,
+ *       then a device probe of it over IPv6.
  *   discovery_check listen IFACE ENDPOINT SECONDS
  *       waits for a Hello and then a Bye from ENDPOINT.
  *
@@ -138,6 +141,49 @@ static int run_probe(const char *iface)
     return failures == 0 ? 0 : 1;
 }
 
+static int run_probe6(const char *iface, const char *endpoint)
+{
+    const char *ifaces[] = {iface};
+    onvif_discovery_options_t opts = {.interfaces = ifaces,
+                                      .interface_count = 1,
+                                      .duration_ms = 1500};
+    onvif_credentials_t cred = {"admin", "s3cret"};
+    onvif_discovered_t *d = NULL;
+    const onvif_discovered_t *cam;
+    onvif_device_t *dev = NULL;
+    onvif_err_t err = {""};
+    size_t n = 0;
+
+    if (onvif_discovery_probe(&opts, &d, &n, &err) < 0) {
+        fprintf(stderr, "multicast probe failed: %s\n", err.msg);
+        return 1;
+    }
+    print_devices("multicast, IPv4 and IPv6", d, n);
+    cam = find(d, n, endpoint);
+    CHECK(cam != NULL);
+    if (cam == NULL) {
+        onvif_discovered_free(d, n);
+        return 1;
+    }
+    CHECK(strcmp(cam->from, "fd00:231::5") == 0);
+    CHECK(strcmp(cam->xaddr ? cam->xaddr : "",
+                 "http://[fd00:231::5]:8080/onvif/device_service") == 0);
+    if (onvif_device_probe(cam->xaddr, &cred, NULL, &dev, &err) < 0) {
+        fprintf(stderr, "device probe over IPv6 failed: %s\n", err.msg);
+        failures++;
+    } else {
+        printf("  %s: %zu profiles, main stream %s\n", endpoint,
+               dev->profile_count,
+               dev->profiles[dev->main_profile].stream_uri);
+        CHECK(dev->profiles[0].stream_uri_rewritten);
+        CHECK(strcmp(dev->profiles[0].stream_uri,
+                     "rtsp://[fd00:231::5]:8554/main") == 0);
+        onvif_device_free(dev);
+    }
+    onvif_discovered_free(d, n);
+    return failures == 0 ? 0 : 1;
+}
+
 typedef struct listen_state {
     pthread_mutex_t lock;
     const char *endpoint;
@@ -194,9 +240,12 @@ int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "probe") == 0)
         return run_probe(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "probe6") == 0)
+        return run_probe6(argv[2], argv[3]);
     if (argc == 5 && strcmp(argv[1], "listen") == 0)
         return run_listen(argv[2], argv[3], atoi(argv[4]));
     fprintf(stderr, "usage: discovery_check probe IFACE\n"
+                    "       discovery_check probe6 IFACE ENDPOINT\n"
                     "       discovery_check listen IFACE ENDPOINT SECONDS\n");
     return 2;
 }

@@ -8,7 +8,9 @@
 # reference and also announces a link-local XAddr; B runs 20 minutes
 # ahead. The client must find both with one multicast probe, merged by
 # endpoint, then probe each over SOAP. A third camera C then starts with
-# Hello and stops with Bye while the client listens.
+# Hello and stops with Bye while the client listens. Last, camera D
+# speaks only IPv6 (discovery on ff02::c and SOAP) and must be found and
+# probed over IPv6.
 #
 # usage: test_discovery_netns.sh DISCOVERY_CHECK FAKE_ONVIF
 set -u
@@ -44,6 +46,11 @@ ip netns add "$ns_client" || fail "cannot create namespace $ns_client"
 ip netns add "$ns_cameras" || fail "cannot create namespace $ns_cameras"
 # The veth pair is created inside the client namespace and its peer is
 # moved straight into the camera namespace.
+# Without duplicate address detection the IPv6 addresses work at once.
+for ns in "$ns_client" "$ns_cameras"; do
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+        net.ipv6.conf.default.accept_dad=0 || fail "cannot set sysctl in $ns"
+done
 ip -n "$ns_client" link add vc0 type veth peer name vd0 \
     netns "$ns_cameras" || fail "cannot create the veth pair"
 ip -n "$ns_client" addr add 10.231.0.1/24 dev vc0
@@ -51,6 +58,8 @@ ip -n "$ns_cameras" addr add 10.231.0.2/24 dev vd0
 ip -n "$ns_cameras" addr add 10.231.0.3/24 dev vd0
 ip -n "$ns_cameras" addr add 10.231.0.4/24 dev vd0
 ip -n "$ns_cameras" addr add 10.231.0.5/24 dev vd0
+ip -n "$ns_client" addr add fd00:231::1/64 dev vc0 nodad
+ip -n "$ns_cameras" addr add fd00:231::5/64 dev vd0 nodad
 for ns in "$ns_client" "$ns_cameras"; do
     ip -n "$ns" link set lo up
 done
@@ -61,17 +70,22 @@ ip -n "$ns_cameras" route add 224.0.0.0/4 dev vd0
 
 # Starts a fake camera in the camera namespace; waits for its port line.
 start_camera() {
-    local out
+    local out log
     out=$(mktemp)
+    log=$(mktemp)
     ip netns exec "$ns_cameras" "$fake" --port 8080 \
-        --username admin --password s3cret "$@" >"$out" 2>/dev/null &
+        --username admin --password s3cret "$@" >"$out" 2>"$log" &
     pids+=($!)
     for _ in $(seq 50); do
         grep -q '^port=' "$out" && break
         sleep 0.1
     done
-    grep -q '^port=' "$out" || fail "fake camera did not start: $*"
-    rm -f "$out"
+    if ! grep -q '^port=' "$out"; then
+        cat "$log" >&2
+        rm -f "$out" "$log"
+        fail "fake camera did not start: $*"
+    fi
+    rm -f "$out" "$log"
 }
 
 uuid_a=urn:uuid:0a0a0a0a-0000-4000-8000-00000000000a
@@ -108,4 +122,10 @@ status=$?
 cat "$listen_out"
 rm -f "$listen_out"
 [ "$status" = 0 ] || fail "Hello/Bye checks"
+
+uuid_d=urn:uuid:0d0d0d0d-0000-4000-8000-00000000000d
+start_camera --bind fd00:231::5 --discovery fd00:231::5 --uuid "$uuid_d" \
+    --name "Lobby Camera"
+ip netns exec "$ns_client" "$check" probe6 vc0 "$uuid_d" ||
+    fail "IPv6 probe checks"
 echo "PASS"
