@@ -68,6 +68,47 @@ void onvif_discovered_free(onvif_discovered_t *devs, size_t count)
     free(devs);
 }
 
+/* Duplicates s into *dst; NULL stays NULL. Returns false when out of
+ * memory. */
+static bool onvif_dup(char **dst, const char *s)
+{
+    *dst = s != NULL ? strdup(s) : NULL;
+    return s == NULL || *dst != NULL;
+}
+
+int onvif_discovered_copy(const onvif_discovered_t *src,
+                          onvif_discovered_t **out, onvif_err_t *err)
+{
+    onvif_discovered_t *d = calloc(1, sizeof(*d));
+    bool ok = d != NULL;
+    size_t i;
+
+    *out = NULL;
+    if (ok && src->xaddr_count > 0) {
+        d->xaddrs = calloc(src->xaddr_count, sizeof(*d->xaddrs));
+        ok = d->xaddrs != NULL;
+    }
+    for (i = 0; ok && i < src->xaddr_count; i++) {
+        ok = onvif_dup(&d->xaddrs[i], src->xaddrs[i]);
+        d->xaddr_count = i + 1;
+        if (src->xaddr == src->xaddrs[i])
+            d->xaddr = d->xaddrs[i];
+    }
+    ok = ok && onvif_dup(&d->endpoint, src->endpoint) &&
+         onvif_dup(&d->name, src->name) &&
+         onvif_dup(&d->hardware, src->hardware) &&
+         onvif_dup(&d->location, src->location) &&
+         onvif_dup(&d->types, src->types) &&
+         onvif_dup(&d->scopes, src->scopes);
+    if (!ok) {
+        onvif_discovered_free(d, d != NULL ? 1 : 0);
+        return onvif_fail(err, -ENOMEM, "out of memory");
+    }
+    memcpy(d->from, src->from, sizeof(d->from));
+    *out = d;
+    return 0;
+}
+
 /* Ranks an XAddr: higher is better. Routable IPv4 4, names and
  * routable IPv6 3, link-local 1; https one less than http within its
  * class; garbage 0. */

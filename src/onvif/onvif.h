@@ -76,7 +76,10 @@ void onvif_client_free(onvif_client_t *client);
 /* Reads the camera clock with the unauthenticated GetSystemDateAndTime,
  * stores the offset used by every later WS-UsernameToken, then finds the
  * service addresses with GetServices, or GetCapabilities on cameras that
- * lack it. Other calls run this first if it has not been run. */
+ * lack it. Other calls run this first if it has not been run. The
+ * offset is not measured again on its own: a long-lived client that
+ * gets -EACCES after working before should call this again, because
+ * the camera clock may have been changed. */
 int onvif_client_connect(onvif_client_t *client, onvif_err_t *err);
 
 /* Camera clock minus our clock in seconds, measured by the last connect
@@ -368,6 +371,11 @@ int onvif_discovery_probe(const onvif_discovery_options_t *opts,
                           onvif_err_t *err);
 
 void onvif_discovered_free(onvif_discovered_t *devices, size_t count);
+
+/* Copies one device (for example in a Hello callback) into a new array
+ * of one entry, freed with onvif_discovered_free(*out, 1). */
+int onvif_discovered_copy(const onvif_discovered_t *src,
+                          onvif_discovered_t **out, onvif_err_t *err);
 
 typedef enum onvif_announce {
     ONVIF_ANNOUNCE_HELLO,

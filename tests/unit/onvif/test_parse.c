@@ -1001,6 +1001,31 @@ static void discovery_link_local_only(void **state)
     onvif_discovered_free(d, n);
 }
 
+static void discovery_copy_is_deep(void **state)
+{
+    onvif_discovered_t *d = NULL, *copy = NULL;
+    onvif_err_t err = {""};
+    size_t n = 0, len;
+    int kind;
+    char *xml = read_data("ws_discovery/python-ws-discovery_probe_"
+                          "response.xml", &len);
+
+    assert_int_equal(onvif_parse_discovery(xml, len, &kind, &d, &n, &err),
+                     0);
+    snprintf(d[0].from, sizeof(d[0].from), "192.168.1.104");
+    assert_int_equal(onvif_discovered_copy(&d[0], &copy, &err), 0);
+    onvif_discovered_free(d, n);
+    assert_string_equal(copy->endpoint,
+                        "urn:uuid:2419d68a-2dd2-21b2-a205-78A5DD0F9593");
+    assert_string_equal(copy->name, "IPCAM");
+    assert_null(copy->types);
+    assert_int_equal(copy->xaddr_count, 1);
+    assert_ptr_equal(copy->xaddr, copy->xaddrs[0]);
+    assert_string_equal(copy->from, "192.168.1.104");
+    onvif_discovered_free(copy, 1);
+    free(xml);
+}
+
 /* ---- HTTP ----------------------------------------------------------------- */
 
 static void http_content_length(void **state)
@@ -1267,6 +1292,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(discovery_template_scopes),
         cmocka_unit_test(discovery_prefers_routable),
         cmocka_unit_test(discovery_link_local_only),
+        cmocka_unit_test(discovery_copy_is_deep),
         cmocka_unit_test(http_content_length),
         cmocka_unit_test(http_chunked),
         cmocka_unit_test(http_until_close_and_digest),
