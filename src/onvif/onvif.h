@@ -17,10 +17,10 @@
  *   -ECONNREFUSED, -EHOSTUNREACH, ...  socket errors as they occur
  *   -ENOMEM      out of memory
  *
- * Ownership: every structure that a function returns through an out-
- * parameter belongs to the caller and is released with the _free
- * function named beside it; all _free functions accept NULL. Strings
- * passed in are copied when they are kept.
+ * Ownership: every structure that a function returns through an
+ * out-parameter belongs to the caller, who releases it with the _free
+ * function named beside it. All _free functions accept NULL. Strings
+ * passed in are copied when they are kept. Every err may be NULL.
  *
  * Threads: an onvif_client_t is not thread-safe; use one per thread or
  * lock around it. Different clients are independent.
