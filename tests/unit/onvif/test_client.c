@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,6 +49,9 @@ static void fake_start(fake_t *f, ...)
     f->pid = fork();
     assert_true(f->pid >= 0);
     if (f->pid == 0) {
+        /* A failed assert leaves the test without fake_stop(): the
+         * fixture then ends with the test process. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         logfd = open(f->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(out[1], 1);
         if (logfd >= 0)
