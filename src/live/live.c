@@ -12,6 +12,7 @@
 typedef struct live_entry {
     hub_fragment_t *frag;
     int64_t queued_us;
+    int backlog;            /* replayed from the hub's cache */
     struct live_entry *next;
 } live_entry_t;
 
@@ -24,6 +25,7 @@ typedef struct live_channel {
     live_entry_t *head;
     live_entry_t *tail;
     int skipping;          /* waiting for a keyframe after an overflow */
+    int in_backlog;        /* hub_subscribe() is replaying its cache */
     vms_buf_t *sent_init;  /* the init segment the client has; borrowed
                               pointer used only for comparison */
     uint32_t sent_generation;
@@ -92,6 +94,7 @@ static void live_on_fragment(void *ctx, hub_fragment_t *frag)
     ch->skipping = 0;
     e->frag = hub_fragment_ref(frag);
     e->queued_us = vms_monotonic_us();
+    e->backlog = ch->in_backlog;
     e->next = NULL;
     if (ch->tail)
         ch->tail->next = e;
@@ -155,8 +158,13 @@ int live_client_add(live_client_t *c, hub_t *hub, int *channel)
     pthread_mutex_unlock(&c->lock);
 
     /* Not under c->lock: the backlog calls live_on_fragment, which
-     * takes it. */
+     * takes it. No other thread calls it before hub_subscribe returns,
+     * because the hub holds its lock while it replays the backlog. */
+    ch->in_backlog = 1;
     rc = hub_subscribe(hub, live_on_fragment, ch, 1, &ch->sub);
+    pthread_mutex_lock(&c->lock);
+    ch->in_backlog = 0;
+    pthread_mutex_unlock(&c->lock);
     if (rc < 0) {
         pthread_mutex_lock(&c->lock);
         live_clear_locked(ch);
@@ -238,6 +246,7 @@ int live_client_next(live_client_t *c, live_item_t *item)
     e = ch->head;
     item->channel = index;
     item->queued_us = e->queued_us;
+    item->backlog = e->backlog;
     if (!ch->init_sent || e->frag->init != ch->sent_init ||
         e->frag->generation != ch->sent_generation) {
         /* The fragment stays queued behind its init segment. */
@@ -287,7 +296,7 @@ void live_client_sent(live_client_t *c, const live_item_t *item,
     }
     ch = c->channels[item->channel];
     ch->stats.bytes_sent += bytes;
-    if (item->kind == LIVE_ITEM_FRAGMENT && item->frag) {
+    if (item->kind == LIVE_ITEM_FRAGMENT && item->frag && !item->backlog) {
         live_latency_add(&ch->stats.delivery, now_us - item->queued_us);
         live_latency_add(&ch->stats.age, now_us - item->frag->arrival_us);
     }

@@ -14,6 +14,9 @@
  * of a fragment to the end of its send (the delivery latency) and from
  * the arrival of the fragment's first packet at ingest to the end of its
  * send (the fragment age, which includes the fragment's own duration).
+ * The fragments replayed from the hub's cache when a channel subscribes
+ * are left out of both, because they were published before the viewer
+ * came.
  */
 #ifndef VMS_LIVE_LIVE_H
 #define VMS_LIVE_LIVE_H
@@ -58,6 +61,8 @@ typedef struct live_item {
     hub_fragment_t *frag;   /* the fragment (for both kinds); one
                                reference, released by the caller */
     int64_t queued_us;      /* monotonic time the hub published it */
+    int backlog;            /* replayed from the hub's cache when the
+                               channel subscribed */
 } live_item_t;
 
 /* Creates a client whose channels' queues are bounded by
