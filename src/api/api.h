@@ -44,6 +44,10 @@ typedef struct api_config {
     void *svc_ctx;
     size_t live_queue_bytes; /* bound of each viewer's queue */
     storage_t *storage;      /* borrowed; capacity and verification */
+    /* Interfaces that ONVIF discovery probes (names or addresses);
+     * borrowed, count may be 0. */
+    const char (*discovery_interfaces)[64];
+    int discovery_interface_count;
 } api_config_t;
 
 /* Binds the listening socket and starts the event-loop thread. On error

@@ -369,6 +369,8 @@ int api_route_cameras(api_conn_t *c, const char *rest)
             return api_cameras_create(c);
         return api_respond_error(c, 405, "use GET or POST on /api/v1/cameras");
     }
+    if (strcmp(rest, "/adopt") == 0)
+        return api_camera_adopt(c);
     id = strtoll(rest + 1, &end, 10);
     if (end == rest + 1 || id <= 0 || (*end && *end != '/'))
         return api_respond_error(c, 400,
@@ -406,6 +408,8 @@ int api_route_cameras(api_conn_t *c, const char *rest)
                                      "camera");
         }
     }
+    if (strncmp(sub, "ptz", 3) == 0 && (sub[3] == '\0' || sub[3] == '/'))
+        return api_ptz(c, id, sub + 3);
     if (c->method != API_GET && c->method != API_HEAD)
         return api_respond_error(c, 405, "use GET on %s", c->path);
     if (strcmp(sub, "recordings") == 0)

@@ -109,6 +109,12 @@ int api_verify(api_conn_t *c, int64_t camera_id);
 int api_route_storage(api_conn_t *c);
 int api_route_holds(api_conn_t *c, const char *rest);
 
+/* ONVIF (onvif.c): POST /api/v1/discovery/scan, POST
+ * /api/v1/cameras/adopt and /api/v1/cameras/ID/ptz/... */
+int api_route_discovery(api_conn_t *c, const char *rest);
+int api_camera_adopt(api_conn_t *c);
+int api_ptz(api_conn_t *c, int64_t camera_id, const char *rest);
+
 /* Live WebSocket viewers (live_ws.c). api_live_target resolves the
  * request's URL to a hub (out-parameters may be NULL) and returns 0 or
  * -1; api_live_poll asks for a write callback on every viewer with

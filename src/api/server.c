@@ -352,6 +352,9 @@ static int api_dispatch(api_conn_t *c)
         return api_route_status(c);
     if (strcmp(path, "/api/v1/storage") == 0)
         return api_route_storage(c);
+    if (strncmp(path, "/api/v1/discovery", 17) == 0 &&
+        (path[17] == '\0' || path[17] == '/'))
+        return api_route_discovery(c, path + 17);
     if (strncmp(path, "/api/v1/holds", 13) == 0 &&
         (path[13] == '\0' || path[13] == '/'))
         return api_route_holds(c, path + 13);

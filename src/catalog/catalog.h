@@ -34,6 +34,13 @@ typedef struct catalog_camera {
                                  limit */
     int64_t retention_bytes;  /* keep at most this many bytes; 0: no
                                  limit */
+    /* Learnt by ONVIF adoption; empty or 0 for cameras added by URL. */
+    char onvif_url[CATALOG_URL_MAX];  /* device service address */
+    char manufacturer[CATALOG_NAME_MAX];
+    char model[CATALOG_NAME_MAX];
+    char firmware[CATALOG_NAME_MAX];
+    char serial[CATALOG_NAME_MAX];
+    int64_t time_offset_s;    /* camera clock minus ours at adoption */
 } catalog_camera_t;
 
 /* States of a recording row. */

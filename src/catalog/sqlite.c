@@ -77,6 +77,15 @@ static const char *const catalog_migrations[] = {
     "  next_start_us INTEGER NOT NULL,"
     "  prev_chain TEXT NOT NULL,"
     "  PRIMARY KEY (camera_id, stream, next_start_us));",
+
+    /* 3: what ONVIF adoption learns about a camera. */
+    "ALTER TABLE cameras ADD COLUMN onvif_url TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE cameras ADD COLUMN manufacturer TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE cameras ADD COLUMN model TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE cameras ADD COLUMN firmware TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE cameras ADD COLUMN serial TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE cameras ADD COLUMN time_offset_s INTEGER NOT NULL"
+    "  DEFAULT 0;",
 };
 
 #define CATALOG_MIGRATION_COUNT                                             \
@@ -241,7 +250,8 @@ static void catalog_column_text(sqlite3_stmt *st, int col, char *dst,
 
 #define CAMERA_COLUMNS                                                      \
     "id, name, main_url, sub_url, username, password, transport, enabled," \
-    " retention_days, retention_bytes"
+    " retention_days, retention_bytes, onvif_url, manufacturer, model,"    \
+    " firmware, serial, time_offset_s"
 
 static void catalog_read_camera(sqlite3_stmt *st, catalog_camera_t *cam)
 {
@@ -256,10 +266,16 @@ static void catalog_read_camera(sqlite3_stmt *st, catalog_camera_t *cam)
     cam->enabled = sqlite3_column_int(st, 7);
     cam->retention_days = sqlite3_column_int(st, 8);
     cam->retention_bytes = sqlite3_column_int64(st, 9);
+    catalog_column_text(st, 10, cam->onvif_url, sizeof(cam->onvif_url));
+    catalog_column_text(st, 11, cam->manufacturer, sizeof(cam->manufacturer));
+    catalog_column_text(st, 12, cam->model, sizeof(cam->model));
+    catalog_column_text(st, 13, cam->firmware, sizeof(cam->firmware));
+    catalog_column_text(st, 14, cam->serial, sizeof(cam->serial));
+    cam->time_offset_s = sqlite3_column_int64(st, 15);
 }
 
-/* Binds the camera's fields to parameters 1..7, the time to 8 and the
- * retention limits to 10 and 11. */
+/* Binds the camera's fields to parameters 1..7, the time to 8, the
+ * retention limits to 10 and 11 and the device facts to 12..17. */
 static void catalog_bind_camera(sqlite3_stmt *st, const catalog_camera_t *c)
 {
     sqlite3_bind_text(st, 1, c->name, -1, SQLITE_TRANSIENT);
@@ -273,6 +289,12 @@ static void catalog_bind_camera(sqlite3_stmt *st, const catalog_camera_t *c)
     sqlite3_bind_int64(st, 8, catalog_now_us());
     sqlite3_bind_int(st, 10, c->retention_days);
     sqlite3_bind_int64(st, 11, c->retention_bytes);
+    sqlite3_bind_text(st, 12, c->onvif_url, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 13, c->manufacturer, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 14, c->model, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 15, c->firmware, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 16, c->serial, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 17, c->time_offset_s);
 }
 
 int catalog_camera_insert(catalog_t *cat, catalog_camera_t *cam)
@@ -285,8 +307,10 @@ int catalog_camera_insert(catalog_t *cat, catalog_camera_t *cam)
         cat->db,
         "INSERT INTO cameras (name, main_url, sub_url, username, password,"
         " transport, enabled, created_us, updated_us, retention_days,"
-        " retention_bytes)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?10, ?11)",
+        " retention_bytes, onvif_url, manufacturer, model, firmware, serial,"
+        " time_offset_s)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?10, ?11, ?12, ?13,"
+        " ?14, ?15, ?16, ?17)",
         -1, &st, NULL);
     if (rc == SQLITE_OK) {
         catalog_bind_camera(st, cam);
@@ -310,8 +334,9 @@ int catalog_camera_update(catalog_t *cat, const catalog_camera_t *cam)
         cat->db,
         "UPDATE cameras SET name = ?1, main_url = ?2, sub_url = ?3,"
         " username = ?4, password = ?5, transport = ?6, enabled = ?7,"
-        " updated_us = ?8, retention_days = ?10, retention_bytes = ?11"
-        " WHERE id = ?9",
+        " updated_us = ?8, retention_days = ?10, retention_bytes = ?11,"
+        " onvif_url = ?12, manufacturer = ?13, model = ?14, firmware = ?15,"
+        " serial = ?16, time_offset_s = ?17 WHERE id = ?9",
         -1, &st, NULL);
     if (rc == SQLITE_OK) {
         catalog_bind_camera(st, cam);

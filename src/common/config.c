@@ -146,6 +146,17 @@ static int config_apply(vms_config_t *cfg, const char *key, const char *value,
                      value);
         else
             cfg->volume_count++;
+    } else if (strcmp(key, "discovery_interface") == 0) {
+        if (cfg->discovery_interface_count >= VMS_CONFIG_MAX_INTERFACES ||
+            !*value || strlen(value) >= sizeof(cfg->discovery_interfaces[0])) {
+            snprintf(err, errlen,
+                     "line %d: invalid discovery_interface '%s': expected an "
+                     "interface name or address, at most %d lines",
+                     line, value, VMS_CONFIG_MAX_INTERFACES);
+            return -EINVAL;
+        }
+        snprintf(cfg->discovery_interfaces[cfg->discovery_interface_count++],
+                 sizeof(cfg->discovery_interfaces[0]), "%s", value);
     } else if (strcmp(key, "log_level") == 0) {
         if (strcmp(value, "error") && strcmp(value, "warn") &&
             strcmp(value, "info") && strcmp(value, "debug")) {
@@ -160,8 +171,8 @@ static int config_apply(vms_config_t *cfg, const char *key, const char *value,
                  "line %d: unknown key '%s': expected listen, data_dir, "
                  "volume, web_root, log_level, segment_seconds, "
                  "retry_max_seconds, fsync_interval_ms, volume_reserve_mb, "
-                 "volume_high_percent, volume_low_percent or "
-                 "retention_interval_seconds",
+                 "volume_high_percent, volume_low_percent, "
+                 "retention_interval_seconds or discovery_interface",
                  line, key);
         return -EINVAL;
     }

@@ -14,6 +14,9 @@
  *   volume_high_percent = 95    retention deletes the oldest video above
  *   volume_low_percent = 90     this use of a volume, down to this one
  *   retention_interval_seconds = 10   time between retention passes
+ *   discovery_interface = eth1  an interface (name or address) that
+ *                               ONVIF discovery probes; repeat for
+ *                               several; none: only unicast probes
  */
 #ifndef VMS_COMMON_CONFIG_H
 #define VMS_COMMON_CONFIG_H
@@ -22,6 +25,7 @@
 
 #define VMS_CONFIG_MAX_VOLUMES 16
 #define VMS_CONFIG_PATH_MAX 512
+#define VMS_CONFIG_MAX_INTERFACES 8
 
 typedef struct vms_config {
     char listen_host[64];
@@ -38,6 +42,8 @@ typedef struct vms_config {
     int volume_high_percent;
     int volume_low_percent;
     int retention_interval_seconds;
+    char discovery_interfaces[VMS_CONFIG_MAX_INTERFACES][64];
+    int discovery_interface_count;
 } vms_config_t;
 
 /* Fills cfg with the defaults (no volume: data_dir/video is used). */

@@ -223,6 +223,9 @@ int main(int argc, char **argv)
     acfg.svc = &vmsd_cameras_service;
     acfg.svc_ctx = cams;
     acfg.storage = storage;
+    acfg.discovery_interfaces =
+        (const char(*)[64])cfg.discovery_interfaces;
+    acfg.discovery_interface_count = cfg.discovery_interface_count;
     rc = api_server_start(&acfg, &srv, err, sizeof(err));
     if (rc < 0) {
         vms_log(VMS_LOG_ERROR, "vmsd", "error=\"%s\"", err);
