@@ -9,12 +9,13 @@
 // Each function must be self-contained: playwright serializes its
 // source into the page.
 
-// Plays an LL-HLS media playlist (options.playlist, a URL path) in
-// <video id="video">. It appends the init segment and the parts from
-// the newest independent part on, then follows the live edge with
-// blocking playlist reloads (_HLS_msn/_HLS_part). A failed request is
-// retried; a part that left the window restarts from the newest
-// independent part.
+// Plays an LL-HLS media playlist (options.playlist, a URL) in <video
+// id="video">. It appends the init segment and the parts from the
+// newest independent part on, then follows the live edge with blocking
+// playlist reloads (_HLS_msn/_HLS_part). A playlist without parts is
+// played from its newest segment on, polling for new segments. A
+// failed request is retried; a part that left the window restarts from
+// the newest independent part.
 export function playHls(options) {
   // Seconds of buffer kept ahead of playback, and the lag that seeks.
   const LIVE_TARGET_S = 0.3;
@@ -29,7 +30,8 @@ export function playHls(options) {
 
   const parse = (text) => {
     const lines = text.split('\n');
-    const out = { parts: [], map: null, hint: null };
+    const out = { parts: [], segments: [], map: null, hint: null,
+                  nextDuration: 0 };
     let msn = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)[1]);
     let index = 0;
     let segmentTime = 0;
@@ -50,7 +52,14 @@ export function playHls(options) {
         });
         offset += Number(m[1]) * 1000;
         index++;
-      } else if (line.startsWith('seg/')) {
+      } else if ((m = /^#EXTINF:([\d.]+),/.exec(line))) {
+        out.nextDuration = Number(m[1]);
+      } else if (line && !line.startsWith('#')) {
+        out.segments.push({
+          msn, index: 0, uri: line, duration: out.nextDuration,
+          independent: true, wallStart: segmentTime, map: out.map,
+        });
+        segmentTime += out.nextDuration * 1000;
         msn++;
         index = 0;
       } else if ((m = /^#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/
@@ -80,6 +89,11 @@ export function playHls(options) {
     if (!sourceBuffer || sourceBuffer.updating || !appendQueue.length) return;
     sourceBuffer.appendBuffer(appendQueue.shift());
   };
+  // Set for a playlist without parts. Playback then trails the newest
+  // segment by its duration, without seeking, as a plain HLS player that
+  // never stalls must.
+  let plain = false;
+  let segmentS = 0;
   // Maps media time to wall time: the first part's PROGRAM-DATE-TIME
   // against the buffered start after appending it.
   let wallAtZero = null;
@@ -99,8 +113,11 @@ export function playHls(options) {
             (last.index + 1);
         }
         const playlist = parse(new TextDecoder().decode(
-          await fetchBytes(url)));
-        let parts = playlist.parts;
+          await fetchBytes(last && plain ? options.playlist : url)));
+        // A playlist without parts (plain HLS, for example FFmpeg's
+        // muxer) is followed segment by segment, polled every 250 ms.
+        plain = playlist.parts.length === 0;
+        let parts = plain ? playlist.segments : playlist.parts;
         if (!last) {
           // Start at the newest independent part.
           let start = 0;
@@ -109,8 +126,8 @@ export function playHls(options) {
         } else {
           parts = parts.filter((p) => p.msn > last.msn ||
             (p.msn === last.msn && p.index > last.index));
-          const known = playlist.parts.some((p) => p.msn === last.msn &&
-            p.index === last.index);
+          const known = (plain ? playlist.segments : playlist.parts).some(
+            (p) => p.msn === last.msn && p.index === last.index);
           const next = parts[0];
           if (!known && next && !next.independent) {
             // The window moved past us: start over at a keyframe.
@@ -119,6 +136,8 @@ export function playHls(options) {
             continue;
           }
         }
+        if (plain && last && parts.length === 0) await sleep(250);
+        if (plain && parts.length) segmentS = parts[parts.length - 1].duration;
         for (const part of parts) {
           if (part.map !== map) {
             const init = await fetchBytes(part.map);
@@ -166,12 +185,13 @@ export function playHls(options) {
         video.currentTime < sourceBuffer.buffered.end(i);
     }
     const lag = end - video.currentTime;
-    if (!inside || lag > LIVE_SEEK_S) {
+    const target = plain ? segmentS : LIVE_TARGET_S;
+    if (!inside || lag > (plain ? 3 * segmentS : LIVE_SEEK_S)) {
       video.currentTime = Math.max(
         sourceBuffer.buffered.start(sourceBuffer.buffered.length - 1),
-        end - LIVE_TARGET_S);
+        end - target);
     }
-    video.playbackRate = lag > 2 * LIVE_TARGET_S ? 1.15 : 1.0;
+    video.playbackRate = lag > 2 * target ? 1.15 : 1.0;
     if (wallAtZero !== null && !video.paused) {
       player.playback.push({
         buffer: end - video.currentTime,
