@@ -150,5 +150,10 @@ json_t *api_hls_stats_json(api_server_t *srv, int64_t camera_id);
  * first keyframe, or a negative AVERROR code. */
 int api_live_snapshot(hub_t *hub, int width, vms_buf_t **jpeg,
                       int64_t *time_us);
+/* Answers every parked HLS request, frees every HLS window and stops
+ * waking the event loop for them (hls.c). The event loop calls it when
+ * it sees srv->stopping; api_server_stop() should call it before
+ * lws_context_destroy(), in case the loop exited first. */
+void api_hls_stop(api_server_t *srv);
 
 #endif
