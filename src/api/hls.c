@@ -22,6 +22,7 @@
  * dropped without touching the freed connection.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,9 +86,20 @@ static lws_sorted_usec_list_t api_hls_timer;
 static api_server_t *api_hls_timer_srv;
 static int api_hls_timer_armed;
 
+/* The context that ingest threads wake, guarded so that a wake never
+ * reaches a destroyed context: api_hls_stop() clears it first. */
+static pthread_mutex_t api_hls_wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lws_context *api_hls_wake_ctx;
+
+/* Wakes the event loop from an ingest thread (a window's hub
+ * callback). */
 static void api_hls_wake(void *ctx)
 {
-    lws_cancel_service(ctx);
+    (void)ctx;
+    pthread_mutex_lock(&api_hls_wake_lock);
+    if (api_hls_wake_ctx)
+        lws_cancel_service(api_hls_wake_ctx);
+    pthread_mutex_unlock(&api_hls_wake_lock);
 }
 
 static void api_hls_tick(lws_sorted_usec_list_t *sul);
@@ -122,7 +134,11 @@ static api_hls_stream_t *api_hls_stream_get(api_server_t *srv,
     st = calloc(1, sizeof(*st));
     if (!st)
         return NULL;
-    if (live_hls_new(hub, api_hls_wake, srv->ctx, &st->hls) < 0) {
+    pthread_mutex_lock(&api_hls_wake_lock);
+    if (!__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE))
+        api_hls_wake_ctx = srv->ctx;
+    pthread_mutex_unlock(&api_hls_wake_lock);
+    if (live_hls_new(hub, api_hls_wake, NULL, &st->hls) < 0) {
         free(st);
         return NULL;
     }
@@ -301,14 +317,27 @@ static void api_hls_expire(int64_t now_us, int all)
     }
 }
 
+void api_hls_stop(api_server_t *srv)
+{
+    pthread_mutex_lock(&api_hls_wake_lock);
+    api_hls_wake_ctx = NULL;
+    pthread_mutex_unlock(&api_hls_wake_lock);
+    api_hls_serve_parked(vms_monotonic_us(), 1);
+    api_hls_expire(0, 1);
+    if (api_hls_timer_armed) {
+        lws_sul_cancel(&api_hls_timer);
+        api_hls_timer_armed = 0;
+    }
+    (void)srv;
+}
+
 void api_hls_poll(api_server_t *srv)
 {
-    int stopping = __atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE);
-    int64_t now_us = vms_monotonic_us();
-
-    api_hls_serve_parked(now_us, stopping);
-    if (stopping)
-        api_hls_expire(now_us, 1);
+    if (__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE)) {
+        api_hls_stop(srv);
+        return;
+    }
+    api_hls_serve_parked(vms_monotonic_us(), 0);
 }
 
 /* Timer: answers timed-out requests and frees idle windows. */
