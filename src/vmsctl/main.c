@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "vmsctl/cli.h"
+#include "vmsctl/onvif.h"
 #include "vmsctl/secret.h"
 #ifdef VMSCTL_HAVE_DETECT
 #include "vmsctl/detect.h"
@@ -40,6 +41,9 @@ static const char main_usage[] =
     "  status                        show the daemon's state\n"
     "  storage                       show volumes, use, forecast, alarms\n"
     "  verify --camera ID            check recorded files and their chain\n"
+    "  discover                      find ONVIF cameras on the network\n"
+    "  adopt ADDRESS                 add an ONVIF camera by its address\n"
+    "  ptz ID ACTION                 move a PTZ camera, manage its presets\n"
     "  detect FILE                   run the object detector on a file\n"
     "  help [COMMAND]                show help\n"
     "\n"
@@ -114,6 +118,8 @@ static int main_help(const vmsctl_client_t *client, int argc, char **argv)
         return vmsctl_verify_main(client, 2, sub_argv);
     if (strcmp(argv[1], "detect") == 0)
         return main_detect(2, sub_argv);
+    if (vmsctl_onvif_command(argv[1]))
+        return vmsctl_onvif_main(client, 2, sub_argv);
     vmsctl_error("help", "unknown command '%s'", argv[1]);
     fputs(main_usage, stderr);
     return VMSCTL_EXIT_USAGE;
@@ -133,6 +139,8 @@ static int main_run(const vmsctl_client_t *client, const char *command,
         return vmsctl_storage_main(client, argc, argv);
     if (strcmp(command, "verify") == 0)
         return vmsctl_verify_main(client, argc, argv);
+    if (vmsctl_onvif_command(command))
+        return vmsctl_onvif_main(client, argc, argv);
     fprintf(stderr, "vmsctl: unknown command '%s'\n", command);
     fputs(main_usage, stderr);
     return VMSCTL_EXIT_USAGE;
