@@ -270,49 +270,63 @@ struct nn_dw_ctx {
     int batch;
 };
 
-/* Portable depthwise rows: any channel multiplier. */
+/*
+ * One output row oy of a portable depthwise convolution, any channel
+ * multiplier: in is the image, orow the output row and rrow the residual
+ * row (or NULL).
+ */
+static void nn_dw_row_c(const struct nn_conv_args *a, const float *in,
+                        float *orow, const float *rrow, int oy)
+{
+    int mult = a->oc / a->c;
+
+    for (int ox = 0; ox < a->ow; ox++) {
+        float *o = orow + (size_t)ox * a->oc;
+
+        memset(o, 0, (size_t)a->oc * sizeof(float));
+        for (int ky = 0; ky < a->kh; ky++) {
+            int iy = oy * a->sh - a->pad_top + ky * a->dh;
+
+            if (iy < 0 || iy >= a->h)
+                continue;
+            for (int kx = 0; kx < a->kw; kx++) {
+                int ix = ox * a->sw - a->pad_left + kx * a->dw;
+
+                if (ix < 0 || ix >= a->w)
+                    continue;
+                const float *ip = in + ((size_t)iy * a->w + ix) * a->c;
+                const float *wp = a->filter +
+                                  ((size_t)ky * a->kw + kx) * a->oc;
+
+                if (mult == 1) {
+                    for (int c = 0; c < a->c; c++)
+                        o[c] += ip[c] * wp[c];
+                } else {
+                    for (int c = 0; c < a->c; c++)
+                        for (int q = 0; q < mult; q++)
+                            o[c * mult + q] += ip[c] * wp[c * mult + q];
+                }
+            }
+        }
+        nn_apply_act(o, (size_t)a->oc, a->oc, a->bias,
+                     rrow ? rrow + (size_t)ox * a->oc : NULL, a->act,
+                     a->alpha, false);
+    }
+}
+
+/* Portable depthwise rows [begin, end) of one image. */
 static void nn_dw_rows_c(void *ctx, size_t begin, size_t end)
 {
     struct nn_dw_ctx *d = ctx;
     const struct nn_conv_args *a = d->a;
-    int mult = a->oc / a->c;
     const float *in = a->in + (size_t)d->batch * a->h * a->w * a->c;
-    float *out = a->out + (size_t)d->batch * a->oh * a->ow * a->oc;
+    size_t row = (size_t)a->ow * a->oc;
+    size_t img = (size_t)d->batch * a->oh * row;
 
-    for (size_t oy = begin; oy < end; oy++) {
-        for (int ox = 0; ox < a->ow; ox++) {
-            float *o = out + ((size_t)oy * a->ow + ox) * a->oc;
-
-            memset(o, 0, (size_t)a->oc * sizeof(float));
-            for (int ky = 0; ky < a->kh; ky++) {
-                int iy = (int)oy * a->sh - a->pad_top + ky * a->dh;
-
-                if (iy < 0 || iy >= a->h)
-                    continue;
-                for (int kx = 0; kx < a->kw; kx++) {
-                    int ix = ox * a->sw - a->pad_left + kx * a->dw;
-
-                    if (ix < 0 || ix >= a->w)
-                        continue;
-                    const float *ip = in + ((size_t)iy * a->w + ix) * a->c;
-                    const float *wp = a->filter +
-                                      ((size_t)ky * a->kw + kx) * a->oc;
-
-                    if (mult == 1) {
-                        for (int c = 0; c < a->c; c++)
-                            o[c] += ip[c] * wp[c];
-                    } else {
-                        for (int c = 0; c < a->c; c++)
-                            for (int q = 0; q < mult; q++)
-                                o[c * mult + q] += ip[c] * wp[c * mult + q];
-                    }
-                }
-            }
-            nn_apply_act(o, (size_t)a->oc, a->oc, a->bias,
-                         a->residual ? a->residual + (o - a->out) : NULL,
-                         a->act, a->alpha, false);
-        }
-    }
+    for (size_t oy = begin; oy < end; oy++)
+        nn_dw_row_c(a, in, a->out + img + oy * row,
+                    a->residual ? a->residual + img + oy * row : NULL,
+                    (int)oy);
 }
 
 #ifdef NN_HAVE_X86
@@ -429,28 +443,57 @@ static void nn_apply_act_avx2(float *x, size_t rows, int channels,
     }
 }
 
-/* Finish 8 channels of a depthwise output: residual, activation, store. */
+/*
+ * Finish 8 channels of a depthwise or small convolution output: residual
+ * (res, may be NULL), activation and store.  Sigmoid is left to the
+ * caller, which applies it to whole pixels.
+ */
 __attribute__((target("avx2,fma")))
-static inline void nn_dw_store8(const struct nn_conv_args *a, float *o,
-                                __m256 acc, size_t off, __m256 alpha)
+static inline void nn_dw_store8(float *o, const float *res, __m256 acc,
+                                enum nn_act act, __m256 alpha)
 {
-    if (a->residual)
-        acc = _mm256_add_ps(acc, _mm256_loadu_ps(a->residual + off));
-    if (a->act != NN_ACT_SIGMOID)
-        acc = nn_act8(acc, a->act, alpha);
+    if (res)
+        acc = _mm256_add_ps(acc, _mm256_loadu_ps(res));
+    if (act != NN_ACT_SIGMOID)
+        acc = nn_act8(acc, act, alpha);
     _mm256_storeu_ps(o, acc);
 }
 
-/* One depthwise output pixel, any position (taps clipped to the input). */
+/* nn_dw_store8 for the first lanes of mask only. */
+__attribute__((target("avx2,fma")))
+static inline void nn_dw_store8_mask(float *o, const float *res, __m256 acc,
+                                     enum nn_act act, __m256 alpha,
+                                     __m256i mask)
+{
+    if (res)
+        acc = _mm256_add_ps(acc, _mm256_maskload_ps(res, mask));
+    if (act != NN_ACT_SIGMOID)
+        acc = nn_act8(acc, act, alpha);
+    _mm256_maskstore_ps(o, mask, acc);
+}
+
+/* Lane mask selecting the first n (0..8) of 8 lanes. */
+__attribute__((target("avx2,fma")))
+static inline __m256i nn_lane_mask(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/*
+ * One depthwise output pixel at column ox, any position (taps clipped to
+ * the input).  Channels past the last multiple of 8 use masked loads.
+ */
 __attribute__((target("avx2,fma")))
 static void nn_dw_pixel_avx2(const struct nn_conv_args *a, const float *in,
-                             float *out, int oy, int ox, __m256 alpha)
+                             float *orow, const float *rrow, int oy, int ox,
+                             __m256 alpha)
 {
-    const int C = a->c, C8 = C & ~7;
+    const int C = a->c;
     int iy0 = oy * a->sh - a->pad_top, ix0 = ox * a->sw - a->pad_left;
     int ky0 = 0, ky1 = a->kh, kx0 = 0, kx1 = a->kw;
-    float *o = out + ((size_t)oy * a->ow + ox) * C;
-    size_t off = (size_t)(o - a->out);
+    float *o = orow + (size_t)ox * C;
+    const float *r = rrow ? rrow + (size_t)ox * C : NULL;
 
     while (ky0 < ky1 && iy0 + ky0 * a->dh < 0)
         ky0++;
@@ -460,138 +503,236 @@ static void nn_dw_pixel_avx2(const struct nn_conv_args *a, const float *in,
         kx0++;
     while (kx1 > kx0 && ix0 + (kx1 - 1) * a->dw >= a->w)
         kx1--;
-    int c = 0;
-
-    for (; c < C8; c += 8) {
-        __m256 acc = a->bias ? _mm256_loadu_ps(a->bias + c)
-                             : _mm256_setzero_ps();
+    for (int c = 0; c < C; c += 8) {
+        __m256i mask = nn_lane_mask(C - c);
+        bool full = c + 8 <= C;
+        __m256 acc = !a->bias ? _mm256_setzero_ps()
+                     : full   ? _mm256_loadu_ps(a->bias + c)
+                              : _mm256_maskload_ps(a->bias + c, mask);
 
         for (int ky = ky0; ky < ky1; ky++) {
             const float *irow = in + (size_t)(iy0 + ky * a->dh) * a->w * C + c;
             const float *wrow = a->filter + (size_t)ky * a->kw * C + c;
 
-            for (int kx = kx0; kx < kx1; kx++)
-                acc = _mm256_fmadd_ps(
-                    _mm256_loadu_ps(irow + (size_t)(ix0 + kx * a->dw) * C),
-                    _mm256_loadu_ps(wrow + (size_t)kx * C), acc);
-        }
-        nn_dw_store8(a, o + c, acc, off + (size_t)c, alpha);
-    }
-    for (; c < C; c++) {
-        float acc = a->bias ? a->bias[c] : 0.0f;
+            for (int kx = kx0; kx < kx1; kx++) {
+                const float *ip = irow + (size_t)(ix0 + kx * a->dw) * C;
+                const float *wp = wrow + (size_t)kx * C;
 
-        for (int ky = ky0; ky < ky1; ky++)
-            for (int kx = kx0; kx < kx1; kx++)
-                acc = fmaf(in[((size_t)(iy0 + ky * a->dh) * a->w +
-                               (ix0 + kx * a->dw)) * C + c],
-                           a->filter[((size_t)ky * a->kw + kx) * C + c], acc);
-        if (a->residual)
-            acc += a->residual[off + (size_t)c];
-        o[c] = a->act == NN_ACT_SIGMOID ? acc : nn_act1(acc, a->act, a->alpha);
+                if (full)
+                    acc = _mm256_fmadd_ps(_mm256_loadu_ps(ip),
+                                          _mm256_loadu_ps(wp), acc);
+                else
+                    acc = _mm256_fmadd_ps(_mm256_maskload_ps(ip, mask),
+                                          _mm256_maskload_ps(wp, mask), acc);
+            }
+        }
+        if (full)
+            nn_dw_store8(o + c, r ? r + c : NULL, acc, a->act, alpha);
+        else
+            nn_dw_store8_mask(o + c, r ? r + c : NULL, acc, a->act, alpha,
+                              mask);
     }
     if (a->act == NN_ACT_SIGMOID)
         nn_sigmoid_avx2(o, C);
 }
 
-/*
- * Four horizontally adjacent output pixels whose taps are all inside the
- * input in x: each filter vector is loaded once for the four pixels.
- */
-__attribute__((target("avx2,fma")))
-static void nn_dw_quad_avx2(const struct nn_conv_args *a, const float *in,
-                            float *out, int oy, int ox, int ky0, int ky1,
-                            __m256 alpha)
+/* Load 8 channels, all or the lanes of mask. */
+__attribute__((target("avx2,fma"), always_inline))
+static inline __m256 nn_dw_load(const float *p, bool full, __m256i mask)
 {
-    const int C = a->c, C8 = C & ~7;
-    const size_t step = (size_t)a->sw * C;
-    int iy0 = oy * a->sh - a->pad_top, ix0 = ox * a->sw - a->pad_left;
-    float *o = out + ((size_t)oy * a->ow + ox) * C;
-    size_t off = (size_t)(o - a->out);
+    return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
+}
 
-    for (int c = 0; c < C8; c += 8) {
-        __m256 b = a->bias ? _mm256_loadu_ps(a->bias + c)
-                           : _mm256_setzero_ps();
-        __m256 acc0 = b, acc1 = b, acc2 = b, acc3 = b;
+/*
+ * Eight channels from c of four horizontally adjacent output pixels from
+ * column ox, whose taps are all inside the input in x.  With KW, SW and DW
+ * constant (KW > 0) each input vector of a filter row is loaded once and
+ * used by every pixel whose window covers it; KW == 0 is the generic form,
+ * which loads each filter vector once for the four pixels.  FULL selects
+ * plain loads; otherwise only the lanes of mask are read and written.
+ */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void nn_dw_quad8(const struct nn_conv_args *a,
+                               const float *irow0, float *o, const float *r,
+                               int c, int ky0, int ky1, __m256 alpha,
+                               const int KW, const int SW, const int DW,
+                               const bool FULL, __m256i mask)
+{
+    const size_t C = (size_t)a->c, row = (size_t)a->w * C * a->dh;
+    const int kw = KW ? KW : a->kw;
+    const size_t step = (size_t)(KW ? SW : a->sw) * C;
+    const size_t dstep = (size_t)(KW ? DW : a->dw) * C;
+    __m256 b = !a->bias ? _mm256_setzero_ps()
+                        : nn_dw_load(a->bias + c, FULL, mask);
+    __m256 acc0 = b, acc1 = b, acc2 = b, acc3 = b;
+    const float *irow = irow0 + (size_t)ky0 * row + c;
+    const float *wrow = a->filter + (size_t)ky0 * a->kw * C + c;
 
-        for (int ky = ky0; ky < ky1; ky++) {
-            const float *irow = in + (size_t)(iy0 + ky * a->dh) * a->w * C +
-                                (size_t)ix0 * C + c;
-            const float *wrow = a->filter + (size_t)ky * a->kw * C + c;
+    for (int ky = ky0; ky < ky1; ky++, irow += row, wrow += a->kw * C) {
+        if (KW) {
+            /* Input column j serves pixel q at tap kx when
+             * j == q * SW + kx * DW. */
+            __m256 x[3 * 2 + 4 * 2 + 1];
+            const int nx = 3 * SW + (KW - 1) * DW + 1;
 
-            for (int kx = 0; kx < a->kw; kx++) {
-                const float *ip = irow + (size_t)kx * a->dw * C;
-                __m256 w = _mm256_loadu_ps(wrow + (size_t)kx * C);
+            for (int j = 0; j < nx; j++)
+                x[j] = nn_dw_load(irow + (size_t)j * C, FULL, mask);
+            for (int kx = 0; kx < KW; kx++) {
+                __m256 w = nn_dw_load(wrow + (size_t)kx * C, FULL, mask);
 
-                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(ip), w, acc0);
-                acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + step), w, acc1);
-                acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + 2 * step), w,
-                                       acc2);
-                acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + 3 * step), w,
-                                       acc3);
+                acc0 = _mm256_fmadd_ps(x[kx * DW], w, acc0);
+                acc1 = _mm256_fmadd_ps(x[SW + kx * DW], w, acc1);
+                acc2 = _mm256_fmadd_ps(x[2 * SW + kx * DW], w, acc2);
+                acc3 = _mm256_fmadd_ps(x[3 * SW + kx * DW], w, acc3);
             }
+            continue;
         }
-        nn_dw_store8(a, o + c, acc0, off + (size_t)c, alpha);
-        nn_dw_store8(a, o + C + c, acc1, off + (size_t)(C + c), alpha);
-        nn_dw_store8(a, o + 2 * C + c, acc2, off + (size_t)(2 * C + c),
-                     alpha);
-        nn_dw_store8(a, o + 3 * C + c, acc3, off + (size_t)(3 * C + c),
-                     alpha);
-    }
-    /* Channels past the last multiple of 8, one pixel at a time. */
-    for (int q = 0; q < 4 && C8 < C; q++) {
-        for (int c = C8; c < C; c++) {
-            float acc = a->bias ? a->bias[c] : 0.0f;
+        for (int kx = 0; kx < kw; kx++) {
+            const float *ip = irow + (size_t)kx * dstep;
+            __m256 w = nn_dw_load(wrow + (size_t)kx * C, FULL, mask);
 
-            for (int ky = ky0; ky < ky1; ky++)
-                for (int kx = 0; kx < a->kw; kx++)
-                    acc = fmaf(in[((size_t)(iy0 + ky * a->dh) * a->w +
-                                   (ix0 + q * a->sw + kx * a->dw)) * C + c],
-                               a->filter[((size_t)ky * a->kw + kx) * C + c],
-                               acc);
-            if (a->residual)
-                acc += a->residual[off + (size_t)(q * C + c)];
-            o[q * C + c] = nn_act1(acc, a->act, a->alpha);
+            acc0 = _mm256_fmadd_ps(nn_dw_load(ip, FULL, mask), w, acc0);
+            acc1 = _mm256_fmadd_ps(nn_dw_load(ip + step, FULL, mask), w,
+                                   acc1);
+            acc2 = _mm256_fmadd_ps(nn_dw_load(ip + 2 * step, FULL, mask), w,
+                                   acc2);
+            acc3 = _mm256_fmadd_ps(nn_dw_load(ip + 3 * step, FULL, mask), w,
+                                   acc3);
         }
+    }
+    __m256 acc[4] = {acc0, acc1, acc2, acc3};
+
+    for (int q = 0; q < 4; q++) {
+        float *oq = o + (size_t)q * C + c;
+        const float *rq = r ? r + (size_t)q * C + c : NULL;
+
+        if (FULL)
+            nn_dw_store8(oq, rq, acc[q], a->act, alpha);
+        else
+            nn_dw_store8_mask(oq, rq, acc[q], a->act, alpha, mask);
     }
 }
 
-/* AVX2/FMA depthwise rows for channel multiplier 1. */
-__attribute__((target("avx2,fma")))
-static void nn_dw_rows_avx2(void *ctx, size_t begin, size_t end)
+/* Four adjacent output pixels from column ox: nn_dw_quad8 over channels. */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void nn_dw_quad_k(const struct nn_conv_args *a,
+                                const float *in, float *orow,
+                                const float *rrow, int oy, int ox, int ky0,
+                                int ky1, __m256 alpha, const int KW,
+                                const int SW, const int DW)
 {
-    struct nn_dw_ctx *d = ctx;
-    const struct nn_conv_args *a = d->a;
-    const int C = a->c;
-    const float *in = a->in + (size_t)d->batch * a->h * a->w * C;
-    float *out = a->out + (size_t)d->batch * a->oh * a->ow * C;
+    const int C = a->c, C8 = C & ~7;
+    int iy0 = oy * a->sh - a->pad_top, ix0 = ox * a->sw - a->pad_left;
+    const float *irow0 = in + ((size_t)iy0 * a->w + (size_t)ix0) * C;
+    float *o = orow + (size_t)ox * C;
+    const float *r = rrow ? rrow + (size_t)ox * C : NULL;
+    const __m256i all = _mm256_set1_epi32(-1);
+
+    for (int c = 0; c < C8; c += 8)
+        nn_dw_quad8(a, irow0, o, r, c, ky0, ky1, alpha, KW, SW, DW, true,
+                    all);
+    if (C8 < C)
+        nn_dw_quad8(a, irow0, o, r, C8, ky0, ky1, alpha, KW, SW, DW, false,
+                    nn_lane_mask(C - C8));
+    if (a->act == NN_ACT_SIGMOID)
+        nn_sigmoid_avx2(o, 4 * C);
+}
+
+__attribute__((target("avx2,fma")))
+static void nn_dw_quad_3x1(const struct nn_conv_args *a, const float *in,
+                           float *orow, const float *rrow, int oy, int ox,
+                           int ky0, int ky1, __m256 alpha)
+{
+    nn_dw_quad_k(a, in, orow, rrow, oy, ox, ky0, ky1, alpha, 3, 1, 1);
+}
+
+__attribute__((target("avx2,fma")))
+static void nn_dw_quad_5x1(const struct nn_conv_args *a, const float *in,
+                           float *orow, const float *rrow, int oy, int ox,
+                           int ky0, int ky1, __m256 alpha)
+{
+    nn_dw_quad_k(a, in, orow, rrow, oy, ox, ky0, ky1, alpha, 5, 1, 1);
+}
+
+__attribute__((target("avx2,fma")))
+static void nn_dw_quad_3x2(const struct nn_conv_args *a, const float *in,
+                           float *orow, const float *rrow, int oy, int ox,
+                           int ky0, int ky1, __m256 alpha)
+{
+    nn_dw_quad_k(a, in, orow, rrow, oy, ox, ky0, ky1, alpha, 3, 2, 1);
+}
+
+__attribute__((target("avx2,fma")))
+static void nn_dw_quad_5x2(const struct nn_conv_args *a, const float *in,
+                           float *orow, const float *rrow, int oy, int ox,
+                           int ky0, int ky1, __m256 alpha)
+{
+    nn_dw_quad_k(a, in, orow, rrow, oy, ox, ky0, ky1, alpha, 5, 2, 1);
+}
+
+__attribute__((target("avx2,fma")))
+static void nn_dw_quad_any(const struct nn_conv_args *a, const float *in,
+                           float *orow, const float *rrow, int oy, int ox,
+                           int ky0, int ky1, __m256 alpha)
+{
+    nn_dw_quad_k(a, in, orow, rrow, oy, ox, ky0, ky1, alpha, 0, 0, 0);
+}
+
+/*
+ * One output row oy of an AVX2/FMA depthwise convolution with channel
+ * multiplier 1: in is the image, orow the output row and rrow the
+ * residual row (or NULL).
+ */
+__attribute__((target("avx2,fma")))
+static void nn_dw_row_avx2(const struct nn_conv_args *a, const float *in,
+                           float *orow, const float *rrow, int oy)
+{
     const __m256 alpha = _mm256_set1_ps(a->alpha);
     /* Output columns whose taps all fall inside the input in x. */
     int ox_lo = (a->pad_left + a->sw - 1) / a->sw;
     int last = a->w - 1 - (a->kw - 1) * a->dw + a->pad_left;
     int ox_hi = last < 0 ? 0 : last / a->sw + 1;
-    bool quad = C >= 8 && a->act != NN_ACT_SIGMOID;
+    int iy0 = oy * a->sh - a->pad_top;
+    int ky0 = 0, ky1 = a->kh, ox = 0;
+    void (*quad)(const struct nn_conv_args *, const float *, float *,
+                 const float *, int, int, int, int, __m256) = nn_dw_quad_any;
 
+    if (a->dw == 1 && a->sw <= 2 && (a->kw == 3 || a->kw == 5)) {
+        if (a->sw == 1)
+            quad = a->kw == 3 ? nn_dw_quad_3x1 : nn_dw_quad_5x1;
+        else
+            quad = a->kw == 3 ? nn_dw_quad_3x2 : nn_dw_quad_5x2;
+    }
     if (ox_hi > a->ow)
         ox_hi = a->ow;
     if (ox_lo > ox_hi)
         ox_lo = ox_hi;
-    for (size_t oy = begin; oy < end; oy++) {
-        int iy0 = (int)oy * a->sh - a->pad_top;
-        int ky0 = 0, ky1 = a->kh, ox = 0;
+    while (ky0 < ky1 && iy0 + ky0 * a->dh < 0)
+        ky0++;
+    while (ky1 > ky0 && iy0 + (ky1 - 1) * a->dh >= a->h)
+        ky1--;
+    for (; ox < ox_lo; ox++)
+        nn_dw_pixel_avx2(a, in, orow, rrow, oy, ox, alpha);
+    for (; ox + 4 <= ox_hi; ox += 4)
+        quad(a, in, orow, rrow, oy, ox, ky0, ky1, alpha);
+    for (; ox < a->ow; ox++)
+        nn_dw_pixel_avx2(a, in, orow, rrow, oy, ox, alpha);
+}
 
-        while (ky0 < ky1 && iy0 + ky0 * a->dh < 0)
-            ky0++;
-        while (ky1 > ky0 && iy0 + (ky1 - 1) * a->dh >= a->h)
-            ky1--;
-        if (quad) {
-            for (; ox < ox_lo; ox++)
-                nn_dw_pixel_avx2(a, in, out, (int)oy, ox, alpha);
-            for (; ox + 4 <= ox_hi; ox += 4)
-                nn_dw_quad_avx2(a, in, out, (int)oy, ox, ky0, ky1, alpha);
-        }
-        for (; ox < a->ow; ox++)
-            nn_dw_pixel_avx2(a, in, out, (int)oy, ox, alpha);
-    }
+/* AVX2/FMA depthwise rows [begin, end) of one image. */
+__attribute__((target("avx2,fma")))
+static void nn_dw_rows_avx2(void *ctx, size_t begin, size_t end)
+{
+    struct nn_dw_ctx *d = ctx;
+    const struct nn_conv_args *a = d->a;
+    const float *in = a->in + (size_t)d->batch * a->h * a->w * a->c;
+    size_t row = (size_t)a->ow * a->oc;
+    size_t img = (size_t)d->batch * a->oh * row;
+
+    for (size_t oy = begin; oy < end; oy++)
+        nn_dw_row_avx2(a, in, a->out + img + oy * row,
+                       a->residual ? a->residual + img + oy * row : NULL,
+                       (int)oy);
 }
 
 /*
@@ -646,7 +787,10 @@ static inline void nn_conv_small_row(const struct nn_conv_args *a, int b,
             }
         }
         for (int v = 0; v < NV; v++)
-            nn_dw_store8(a, o + 8 * v, acc[v], off + 8 * (size_t)v, alpha);
+            nn_dw_store8(o + 8 * v,
+                         a->residual ? a->residual + off + 8 * (size_t)v
+                                     : NULL,
+                         acc[v], a->act, alpha);
         if (a->act == NN_ACT_SIGMOID)
             nn_sigmoid_avx2(o, OC);
     }
@@ -708,4 +852,101 @@ void nn_depthwise(struct nn_model *m, const struct nn_conv_args *a)
 #endif
         nn_pool_run(m->pool, (size_t)a->oh, nn_dw_rows_c, &d);
     }
+}
+
+/* Output rows per block of a fused depthwise + 1x1 convolution. */
+static int nn_conv2d_dw_block_rows(const struct nn_conv_args *dw)
+{
+    size_t rows = nn_conv_block_rows((size_t)dw->oc,
+                                     (size_t)dw->oh * dw->ow) /
+                  (size_t)dw->ow;
+
+    return rows < 1 ? 1 : (int)rows;
+}
+
+size_t nn_conv2d_dw_scratch(const struct nn_conv_args *dw)
+{
+    return (size_t)nn_conv2d_dw_block_rows(dw) * dw->ow * dw->oc *
+           sizeof(float);
+}
+
+bool nn_conv2d_dw_ok(const struct nn_model *m, const struct nn_conv_args *dw,
+                     const struct nn_conv_args *pw)
+{
+    (void)m;
+    return nn_conv_is_direct(pw) && pw->n == dw->n && pw->h == dw->oh && pw->w == dw->ow &&
+           pw->c == dw->oc;
+}
+
+struct nn_dwpw_ctx {
+    const struct nn_conv_args *dw, *pw;
+    int rows_per_block, blocks_per_image;
+    size_t scratch_stride;
+    struct nn_model *m;
+};
+
+/*
+ * Blocks [begin, end) of a fused depthwise + 1x1 convolution: the
+ * depthwise rows of the block go to this thread's scratch slice, then one
+ * sgemm and the epilogue of the 1x1 convolution write the output rows.
+ */
+static void nn_dwpw_blocks(void *ctx, size_t begin, size_t end)
+{
+    struct nn_dwpw_ctx *c = ctx;
+    const struct nn_conv_args *dw = c->dw, *pw = c->pw;
+    size_t total = (size_t)c->blocks_per_image * (size_t)dw->n;
+    float *mid = pw->scratch +
+                 nn_pool_slot(c->m->pool, begin, total) * c->scratch_stride;
+    size_t mid_row = (size_t)dw->ow * dw->oc;
+    size_t out_row = (size_t)pw->ow * pw->oc;
+
+    for (size_t blk = begin; blk < end; blk++) {
+        int img = (int)(blk / (size_t)c->blocks_per_image);
+        int y0 = (int)(blk % (size_t)c->blocks_per_image) * c->rows_per_block;
+        int y1 = y0 + c->rows_per_block < dw->oh ? y0 + c->rows_per_block
+                                                 : dw->oh;
+        const float *in = dw->in + (size_t)img * dw->h * dw->w * dw->c;
+        size_t mid_img = (size_t)img * dw->oh * mid_row;
+        size_t out_off = ((size_t)img * pw->oh + (size_t)y0) * out_row;
+        int pixels = (y1 - y0) * dw->ow;
+
+        for (int oy = y0; oy < y1; oy++) {
+            float *orow = mid + (size_t)(oy - y0) * mid_row;
+            const float *rrow = dw->residual ? dw->residual + mid_img +
+                                                   (size_t)oy * mid_row
+                                             : NULL;
+
+#ifdef NN_HAVE_X86
+            if (dw->simd && dw->oc == dw->c) {
+                nn_dw_row_avx2(dw, in, orow, rrow, oy);
+                continue;
+            }
+#endif
+            nn_dw_row_c(dw, in, orow, rrow, oy);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pixels,
+                    pw->oc, pw->c, 1.0f, mid, pw->c, pw->filter, pw->oc,
+                    0.0f, pw->out + out_off, pw->oc);
+        if (pw->bias || pw->residual || pw->act != NN_ACT_NONE)
+            nn_apply_act(pw->out + out_off, (size_t)pixels * pw->oc, pw->oc,
+                         pw->bias,
+                         pw->residual ? pw->residual + out_off : NULL,
+                         pw->act, pw->alpha, pw->simd);
+    }
+}
+
+void nn_conv2d_dw(struct nn_model *m, const struct nn_conv_args *dw,
+                  const struct nn_conv_args *pw)
+{
+    struct nn_dwpw_ctx c = {dw, pw, nn_conv2d_dw_block_rows(dw), 0, 0, m};
+    int threads = nn_pool_threads(m->pool);
+    /* Small feature maps: at least one block per thread when possible. */
+    int share = (dw->oh + threads - 1) / threads;
+
+    if (dw->n == 1 && share < c.rows_per_block)
+        c.rows_per_block = share;
+    c.blocks_per_image = (dw->oh + c.rows_per_block - 1) / c.rows_per_block;
+    c.scratch_stride = nn_conv2d_dw_scratch(dw) / sizeof(float);
+    nn_pool_run(m->pool, (size_t)c.blocks_per_image * (size_t)dw->n,
+                nn_dwpw_blocks, &c);
 }

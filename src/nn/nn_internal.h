@@ -102,6 +102,11 @@ struct nn_node {
     int scale;                  /* per-input-channel scale of x, or -1 */
     float *scaled_filter;       /* filter times scale, refreshed per run */
     float *wino_filter;         /* Winograd-transformed filter, or NULL */
+    /*
+     * Depthwise node computed block by block inside this 1x1 convolution,
+     * whose input tensor is then never stored (-1 for none).
+     */
+    int dw_node;
     bool folded;                /* evaluated at plan time */
     bool dead;                  /* removed by fusion */
     double flops;
@@ -169,9 +174,24 @@ struct nn_conv_args {
     float *scratch;             /* nn_conv2d_scratch() bytes per thread */
 };
 
+/* Fill a from convolution node n (not in, out, bias, residual, scratch). */
+int nn_conv_args_fill(struct nn_model *m, struct nn_node *n,
+                      struct nn_conv_args *a, char *err, size_t errlen);
 void nn_conv2d(struct nn_model *m, const struct nn_conv_args *a);
 void nn_depthwise(struct nn_model *m, const struct nn_conv_args *a);
 size_t nn_conv2d_scratch(const struct nn_conv_args *a);
+/*
+ * Depthwise convolution dw followed by the 1x1 stride-1 convolution pw,
+ * in blocks of output rows: each block of the depthwise output stays in
+ * per-thread scratch (nn_conv2d_dw_scratch() bytes per thread, given as
+ * pw->scratch) and goes straight into sgemm.  dw->out and pw->in are not
+ * used.
+ */
+bool nn_conv2d_dw_ok(const struct nn_model *m, const struct nn_conv_args *dw,
+                     const struct nn_conv_args *pw);
+void nn_conv2d_dw(struct nn_model *m, const struct nn_conv_args *dw,
+                  const struct nn_conv_args *pw);
+size_t nn_conv2d_dw_scratch(const struct nn_conv_args *dw);
 void nn_apply_act(float *x, size_t count, int channels, const float *bias,
                   const float *residual, enum nn_act act, float alpha,
                   bool simd);

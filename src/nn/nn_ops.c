@@ -96,8 +96,8 @@ static int nn_conv_out(int in, int k, int s, int d, enum nn_padding p,
     return 0;
 }
 
-static int nn_conv_args_fill(struct nn_model *m, struct nn_node *n,
-                             struct nn_conv_args *a, char *err, size_t errlen)
+int nn_conv_args_fill(struct nn_model *m, struct nn_node *n,
+                      struct nn_conv_args *a, char *err, size_t errlen)
 {
     struct nn_tensor *x = T(0), *f = T(1);
     bool dw = n->op == NN_OP_DEPTHWISE;
@@ -194,6 +194,23 @@ static int nn_exec_conv(struct nn_model *m, struct nn_node *n, char *err,
     a.residual = n->residual >= 0 ? m->tensors[n->residual].data : NULL;
     if (n->op == NN_OP_DEPTHWISE) {
         nn_depthwise(m, &a);
+        return 0;
+    }
+    if (n->dw_node >= 0) {
+        struct nn_node *d = &m->nodes[n->dw_node];
+        struct nn_conv_args da;
+
+        rc = nn_conv_args_fill(m, d, &da, err, errlen);
+        if (rc < 0)
+            return rc;
+        da.in = m->tensors[d->in[0]].data;
+        da.bias = d->bias >= 0 ? m->tensors[d->bias].data : NULL;
+        da.residual = d->residual >= 0 ? m->tensors[d->residual].data
+                                       : NULL;
+        /* Planned after constant folding, so the scratch exists. */
+        a.in = NULL;
+        a.scratch = m->scratch;
+        nn_conv2d_dw(m, &da, &a);
         return 0;
     }
     if (n->scale >= 0) {

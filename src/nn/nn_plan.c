@@ -320,6 +320,7 @@ static int nn_new_node(struct nn_model *m, enum nn_op op, const char *name,
     n->bias = -1;
     n->residual = -1;
     n->scale = -1;
+    n->dw_node = -1;
     for (int i = 0; i < 4; i++) {
         n->a.strides[i] = 1;
         n->a.dilations[i] = 1;
@@ -892,6 +893,57 @@ residual:
     return 0;
 }
 
+/*
+ * Let each 1x1 stride-1 convolution that is the only reader of a depthwise
+ * convolution's output compute that depthwise convolution itself, block by
+ * block (nn_conv2d_dw), so that the intermediate tensor is never stored.
+ */
+static int nn_fuse_depthwise(struct nn_model *m, char *err, size_t errlen)
+{
+    int *readers = calloc((size_t)m->n_tensors + 1, sizeof(int));
+
+    if (!readers)
+        return -ENOMEM;
+    /* Residual, bias and scale tensors count as reads here. */
+    nn_count_readers(m, readers);
+    for (int k = 0; k < m->n_order; k++) {
+        struct nn_node *n = &m->nodes[m->order[k]];
+        int extra[3] = {n->bias, n->residual, n->scale};
+
+        for (int i = 0; i < 3 && !n->dead && !n->folded; i++)
+            if (extra[i] >= 0)
+                readers[extra[i]]++;
+    }
+    for (int k = 0; k < m->n_order; k++) {
+        struct nn_node *d = &m->nodes[m->order[k]];
+        struct nn_conv_args da, pa;
+
+        if (d->dead || d->folded || d->op != NN_OP_DEPTHWISE)
+            continue;
+        struct nn_node *pw = nn_sole_reader(m, readers, d->out[0]);
+
+        if (!pw || pw->op != NN_OP_CONV2D || pw->in[0] != d->out[0] ||
+            pw->scale >= 0 || pw->dw_node >= 0 || pw->wino_filter ||
+            nn_order_pos(m, (int)(pw - m->nodes)) <= k)
+            continue;
+        if (nn_conv_args_fill(m, d, &da, err, errlen) < 0 ||
+            nn_conv_args_fill(m, pw, &pa, err, errlen) < 0 ||
+            !nn_conv2d_dw_ok(m, &da, &pa))
+            continue;
+        size_t scratch = nn_conv2d_dw_scratch(&da);
+
+        if (scratch > pw->scratch)
+            pw->scratch = scratch;
+        pw->dw_node = m->order[k];
+        pw->flops += d->flops;
+        d->dead = true;
+    }
+    if (err && err[0])
+        err[0] = '\0';
+    free(readers);
+    return 0;
+}
+
 /* Keep only live nodes in the order and compute tensor lifetimes. */
 static void nn_plan_liveness(struct nn_model *m)
 {
@@ -916,11 +968,26 @@ static void nn_plan_liveness(struct nn_model *m)
         for (int i = 0; i < node->n_in + 3; i++) {
             int t = i < node->n_in ? node->in[i] : extra[i - node->n_in];
 
-            if (t < 0)
+            /* A fused depthwise output is replaced by the depthwise inputs. */
+            if (t < 0 || (i == 0 && node->dw_node >= 0))
                 continue;
             if (m->tensors[t].first_step < 0)
                 m->tensors[t].first_step = k;
             m->tensors[t].last_step = k;
+        }
+        if (node->dw_node >= 0) {
+            const struct nn_node *d = &m->nodes[node->dw_node];
+            int dw_extra[2] = {d->bias, d->residual};
+
+            for (int i = 0; i < d->n_in + 2; i++) {
+                int t = i < d->n_in ? d->in[i] : dw_extra[i - d->n_in];
+
+                if (t < 0)
+                    continue;
+                if (m->tensors[t].first_step < 0)
+                    m->tensors[t].first_step = k;
+                m->tensors[t].last_step = k;
+            }
         }
         for (int i = 0; i < node->n_out; i++) {
             struct nn_tensor *t = &m->tensors[node->out[i]];
@@ -1062,6 +1129,9 @@ int nn_plan(struct nn_model *m, char *err, size_t errlen)
         if (rc < 0)
             return rc;
         nn_fuse_identities(m);
+        rc = nn_fuse_depthwise(m, err, errlen);
+        if (rc < 0)
+            return rc;
     }
     nn_plan_liveness(m);
     m->flops = 0;

@@ -1,0 +1,377 @@
+/*
+ * Checks the fused depthwise + 1x1 convolution kernel (nn_conv2d_dw) and
+ * the AVX2 depthwise kernels on shapes that the op fixtures do not reach.
+ * The cases have wide rows, channel counts that are not a multiple of 8,
+ * stride 2 with 5x5 filters, dilation, a channel multiplier, batch 2, a
+ * residual Add and a Sigmoid.  Each case is a graph Placeholder -> depthwise -> 1x1
+ * convolution built in memory.  The reference is the same graph planned
+ * without fusion and run with the portable kernels on one thread, which
+ * the op test checks against TensorFlow.js; every other combination of
+ * fusion, AVX2 and 1 or 2 threads must match it.
+ *
+ * usage: test_nn_fusion
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+/* Tolerance per element: |c - ref| <= ATOL + RTOL * max|ref|. */
+#define FUSION_ATOL 1e-5
+#define FUSION_RTOL 1e-5
+
+struct fusion_case {
+    const char *name;
+    int n, h, w, c;             /* input [n, h, w, c] */
+    int k, stride, dilation, mult;
+    const char *padding;        /* "SAME" or "VALID" */
+    const char *dw_act;         /* NULL, "Relu6" or "Sigmoid" (own node) */
+    bool dw_bias;
+    int oc;                     /* 1x1 output channels */
+    const char *pw_act;         /* NULL or "Relu" (fused into the op) */
+    bool residual;              /* Add of a Placeholder after the 1x1 */
+};
+
+static const struct fusion_case fusion_cases[] = {
+    {"dw5x5 s1 c18 relu6", 1, 13, 37, 18, 5, 1, 1, 1, "SAME", "Relu6",
+     true, 24, NULL, false},
+    {"dw3x3 s2 c40 no bias", 1, 17, 41, 40, 3, 2, 1, 1, "SAME", NULL,
+     false, 16, "Relu", false},
+    {"dw5x5 s2 batch 2", 2, 9, 31, 12, 5, 2, 1, 1, "SAME", "Relu6", true,
+     20, NULL, false},
+    {"dw3x3 valid residual", 1, 12, 30, 8, 3, 1, 1, 1, "VALID", NULL, true,
+     8, NULL, true},
+    {"dw3x3 dilation 2 sigmoid", 1, 10, 26, 22, 3, 1, 2, 1, "SAME",
+     "Sigmoid", true, 7, NULL, false},
+    {"dw3x3 multiplier 2", 1, 9, 19, 3, 3, 1, 1, 2, "SAME", NULL, true, 5,
+     "Relu", false},
+    {"dw3x3 c5 narrow", 1, 6, 5, 5, 3, 1, 1, 1, "SAME", "Relu6", true, 9,
+     NULL, false},
+    {"dw5x5 s1 c96", 1, 16, 16, 96, 5, 1, 1, 1, "SAME", "Relu6", true, 32,
+     NULL, false},
+};
+
+static int fusion_fails;
+
+/* Deterministic values in [lo, hi) from a 32-bit LCG. */
+static void fusion_fill(float *x, size_t count, uint32_t *state, float lo,
+                        float hi)
+{
+    for (size_t i = 0; i < count; i++) {
+        *state = *state * 1664525u + 1013904223u;
+        x[i] = lo + (hi - lo) * (float)(*state >> 8) / 16777216.0f;
+    }
+}
+
+/* An attr list of four ints, such as strides. */
+static json_t *fusion_ints(int a, int b, int c, int d)
+{
+    int v[4] = {a, b, c, d};
+    json_t *list = json_array();
+
+    for (int i = 0; i < 4; i++) {
+        char s[16];
+
+        snprintf(s, sizeof(s), "%d", v[i]);
+        json_array_append_new(list, json_string(s));
+    }
+    return json_pack("{s:{s:o}}", "list", "i", list);
+}
+
+/* base64 of a short ASCII string, as TensorFlow.js stores attr strings. */
+static json_t *fusion_b64(const char *s)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char out[64];
+    size_t n = strlen(s), o = 0;
+
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)s[i] << 16;
+
+        if (i + 1 < n)
+            v |= (unsigned char)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)s[i + 2];
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? tab[v & 63] : '=';
+    }
+    out[o] = '\0';
+    return json_string(out);
+}
+
+static json_t *fusion_placeholder(const char *name, int n, int h, int w,
+                                  int c)
+{
+    char d[4][16];
+
+    snprintf(d[0], sizeof(d[0]), "%d", n);
+    snprintf(d[1], sizeof(d[1]), "%d", h);
+    snprintf(d[2], sizeof(d[2]), "%d", w);
+    snprintf(d[3], sizeof(d[3]), "%d", c);
+    return json_pack("{s:s,s:s,s:{s:{s:{s:[{s:s},{s:s},{s:s},{s:s}]}},"
+                     "s:{s:s}}}",
+                     "name", name, "op", "Placeholder", "attr", "shape",
+                     "shape", "dim", "size", d[0], "size", d[1], "size",
+                     d[2], "size", d[3], "dtype", "type", "DT_FLOAT");
+}
+
+static json_t *fusion_const_spec(const char *name, int d0, int d1, int d2,
+                                 int d3)
+{
+    if (d1 < 0)
+        return json_pack("{s:s,s:[i],s:s}", "name", name, "shape", d0,
+                         "dtype", "float32");
+    return json_pack("{s:s,s:[i,i,i,i],s:s}", "name", name, "shape", d0, d1,
+                     d2, d3, "dtype", "float32");
+}
+
+/* Convolution attributes with the fused ops fused0 and fused1 (or NULL). */
+static json_t *fusion_conv_attr(int stride, int dilation, const char *pad,
+                                const char *fused0, const char *fused1)
+{
+    json_t *a = json_object();
+
+    json_object_set_new(a, "strides", fusion_ints(1, stride, stride, 1));
+    json_object_set_new(a, "dilations",
+                        fusion_ints(1, dilation, dilation, 1));
+    json_object_set_new(a, "padding", json_pack("{s:o}", "s",
+                                                fusion_b64(pad)));
+    json_object_set_new(a, "data_format", json_pack("{s:o}", "s",
+                                                    fusion_b64("NHWC")));
+    if (fused0) {
+        json_t *list = json_array();
+
+        json_array_append_new(list, fusion_b64(fused0));
+        if (fused1)
+            json_array_append_new(list, fusion_b64(fused1));
+        json_object_set_new(a, "fused_ops",
+                            json_pack("{s:{s:o}}", "list", "s", list));
+        json_object_set_new(a, "num_args", json_pack("{s:s}", "i", "1"));
+    }
+    return a;
+}
+
+static json_t *fusion_node(const char *name, const char *op, json_t *attr,
+                           const char *in0, const char *in1,
+                           const char *in2)
+{
+    json_t *n = json_pack("{s:s,s:s,s:[]}", "name", name, "op", op, "input");
+    json_t *in = json_object_get(n, "input");
+
+    json_array_append_new(in, json_string(in0));
+    if (in1)
+        json_array_append_new(in, json_string(in1));
+    if (in2)
+        json_array_append_new(in, json_string(in2));
+    if (attr)
+        json_object_set_new(n, "attr", attr);
+    return n;
+}
+
+/*
+ * Build the model text and weights of case fc.  The weights are the
+ * depthwise filter and bias, then the 1x1 filter and bias.
+ */
+static char *fusion_build(const struct fusion_case *fc, float **weights,
+                          size_t *wcount)
+{
+    int dwc = fc->c * fc->mult;
+    size_t nf = (size_t)fc->k * fc->k * dwc, nb = (size_t)dwc;
+    size_t npf = (size_t)dwc * fc->oc, npb = (size_t)fc->oc;
+    json_t *nodes = json_array(), *specs = json_array();
+    const char *dw_op = fc->dw_bias ? "FusedDepthwiseConv2dNative"
+                                    : "DepthwiseConv2dNative";
+    const char *dw_fused1 = fc->dw_act && strcmp(fc->dw_act, "Relu6") == 0
+                                ? "Relu6"
+                                : NULL;
+    const char *dw_out = "dw";
+    uint32_t seed = 12345;
+    char *text;
+
+    *wcount = nf + nb + npf + npb;
+    *weights = malloc(*wcount * sizeof(float));
+    fusion_fill(*weights, nf, &seed, -0.5f, 0.5f);
+    fusion_fill(*weights + nf, nb, &seed, -1.0f, 1.0f);
+    fusion_fill(*weights + nf + nb, npf, &seed, -0.5f, 0.5f);
+    fusion_fill(*weights + nf + nb + npf, npb, &seed, -1.0f, 1.0f);
+    json_array_append_new(nodes, fusion_placeholder("x", fc->n, fc->h,
+                                                    fc->w, fc->c));
+    json_array_append_new(specs, fusion_const_spec("dwf", fc->k, fc->k,
+                                                   fc->c, fc->mult));
+    json_array_append_new(specs, fusion_const_spec("dwb", dwc, -1, 0, 0));
+    json_array_append_new(specs, fusion_const_spec("pwf", 1, 1, dwc,
+                                                   fc->oc));
+    json_array_append_new(specs, fusion_const_spec("pwb", fc->oc, -1, 0,
+                                                   0));
+    for (size_t i = 0; i < json_array_size(specs); i++)
+        json_array_append_new(nodes, json_pack(
+            "{s:O,s:s}", "name",
+            json_object_get(json_array_get(specs, i), "name"), "op",
+            "Const"));
+    json_array_append_new(nodes, fusion_node(
+        "dw", dw_op,
+        fusion_conv_attr(fc->stride, fc->dilation, fc->padding,
+                         fc->dw_bias ? "BiasAdd" : NULL, dw_fused1),
+        "x", "dwf", fc->dw_bias ? "dwb" : NULL));
+    if (fc->dw_act && strcmp(fc->dw_act, "Sigmoid") == 0) {
+        json_array_append_new(nodes, fusion_node("dw_act", "Sigmoid", NULL,
+                                                 "dw", NULL, NULL));
+        dw_out = "dw_act";
+    }
+    json_array_append_new(nodes, fusion_node(
+        "pw", "_FusedConv2D",
+        fusion_conv_attr(1, 1, "VALID", "BiasAdd", fc->pw_act), dw_out,
+        "pwf", "pwb"));
+    if (fc->residual) {
+        int oh = strcmp(fc->padding, "SAME") == 0
+                     ? (fc->h + fc->stride - 1) / fc->stride
+                     : (fc->h - (fc->k - 1) * fc->dilation - 1) / fc->stride +
+                           1;
+        int ow = strcmp(fc->padding, "SAME") == 0
+                     ? (fc->w + fc->stride - 1) / fc->stride
+                     : (fc->w - (fc->k - 1) * fc->dilation - 1) / fc->stride +
+                           1;
+
+        json_array_append_new(nodes, fusion_placeholder("res", fc->n, oh, ow,
+                                                        fc->oc));
+        json_array_append_new(nodes, fusion_node("add", "AddV2", NULL, "pw",
+                                                 "res", NULL));
+    }
+    json_t *root = json_pack(
+        "{s:{s:o},s:s,s:[{s:[],s:o}]}", "modelTopology", "node", nodes,
+        "format", "graph-model", "weightsManifest", "paths", "weights",
+        specs);
+
+    text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
+}
+
+/*
+ * Run case fc with the given options.  *out receives the output (the
+ * caller frees it) and *fused the number of 1x1 convolutions that
+ * computed a depthwise convolution themselves.
+ */
+static int fusion_run(const struct fusion_case *fc,
+                      const struct nn_options *opt, float **out,
+                      int64_t *count, int *fused)
+{
+    float *weights;
+    size_t wcount;
+    char *text = fusion_build(fc, &weights, &wcount);
+    char err[1024];
+    nn_model *m = NULL;
+    int rc = nn_model_open_memory(fc->name, text, strlen(text), weights,
+                                  wcount * sizeof(float), opt, &m, err,
+                                  sizeof(err));
+    uint32_t seed = 777;
+    struct nn_tensor_info t;
+
+    if (rc < 0) {
+        fprintf(stderr, "FAIL %s: %s\n", fc->name, err);
+        goto done;
+    }
+    for (int i = 0; i < nn_model_input_count(m); i++) {
+        nn_model_input(m, i, &t);
+        fusion_fill(t.data, (size_t)t.count, &seed, -2.0f, 2.0f);
+    }
+    rc = nn_model_run(m, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "FAIL %s: %s\n", fc->name, err);
+        goto done;
+    }
+    *fused = 0;
+    for (int i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].dw_node >= 0)
+            (*fused)++;
+    nn_model_output(m, 0, &t);
+    *count = t.count;
+    *out = malloc((size_t)t.count * sizeof(float));
+    memcpy(*out, t.data, (size_t)t.count * sizeof(float));
+
+done:
+    nn_model_free(m);
+    free(text);
+    free(weights);
+    return rc;
+}
+
+static void fusion_check(const struct fusion_case *fc)
+{
+    struct nn_options ref_opt = {.threads = 1, .skip_hash_check = 1,
+                                 .no_fusion = 1, .no_simd = 1};
+    struct {
+        int threads, no_simd, no_fusion;
+    } variants[] = {{1, 1, 0}, {1, 0, 0}, {2, 0, 0}, {2, 1, 0}, {2, 0, 1}};
+    float *ref;
+    int64_t ref_count;
+    int fused;
+    double maxref = 0;
+
+    if (fusion_run(fc, &ref_opt, &ref, &ref_count, &fused) < 0) {
+        fusion_fails++;
+        return;
+    }
+    for (int64_t i = 0; i < ref_count; i++)
+        maxref = fmax(maxref, fabs(ref[i]));
+    for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+        struct nn_options opt = {.threads = variants[v].threads,
+                                 .skip_hash_check = 1,
+                                 .no_simd = variants[v].no_simd,
+                                 .no_fusion = variants[v].no_fusion};
+        float *got;
+        int64_t count;
+        long bad = 0;
+
+        if (fusion_run(fc, &opt, &got, &count, &fused) < 0) {
+            fusion_fails++;
+            continue;
+        }
+        if (count != ref_count) {
+            fprintf(stderr, "FAIL %s: %lld outputs, expected %lld\n",
+                    fc->name, (long long)count, (long long)ref_count);
+            bad = 1;
+        }
+        if (!opt.no_fusion && fused != 1) {
+            fprintf(stderr, "FAIL %s: %d fused depthwise convolutions, "
+                    "expected 1\n", fc->name, fused);
+            bad++;
+        }
+        for (int64_t i = 0; i < count && i < ref_count; i++) {
+            double d = fabs((double)got[i] - ref[i]);
+
+            if (!(d <= FUSION_ATOL + FUSION_RTOL * maxref)) {
+                if (bad < 3)
+                    fprintf(stderr, "FAIL %s [%lld]: %.9g, expected "
+                            "%.9g\n", fc->name, (long long)i, got[i],
+                            ref[i]);
+                bad++;
+            }
+        }
+        if (bad) {
+            fprintf(stderr, "FAIL %s (threads %d, simd %s, fusion %s): %ld "
+                    "values differ\n", fc->name, opt.threads,
+                    opt.no_simd ? "off" : "on",
+                    opt.no_fusion ? "off" : "on", bad);
+            fusion_fails++;
+        }
+        free(got);
+    }
+    free(ref);
+}
+
+int main(void)
+{
+    size_t n = sizeof(fusion_cases) / sizeof(fusion_cases[0]);
+
+    for (size_t i = 0; i < n; i++)
+        fusion_check(&fusion_cases[i]);
+    printf("%zu fusion cases, %d failed\n", n, fusion_fails);
+    return fusion_fails ? 1 : 0;
+}
