@@ -659,6 +659,50 @@ static int nn_infer_mean(struct nn_model *m, struct nn_node *n, char *err,
     return 0;
 }
 
+struct nn_mean_ctx {
+    const float *in;
+    float *out;
+    int64_t pixels, c, batch;
+};
+
+/* NHWC spatial mean of channel blocks [begin, end) of 16 channels. */
+static void nn_mean_spatial(void *ctx, size_t begin, size_t end)
+{
+    struct nn_mean_ctx *mc = ctx;
+    int64_t c0 = (int64_t)begin * 16;
+    int64_t c1 = (int64_t)end * 16 < mc->c ? (int64_t)end * 16 : mc->c;
+    float *restrict ob = mc->out + mc->batch * mc->c;
+    const float *restrict ib = mc->in + mc->batch * mc->pixels * mc->c;
+
+    const int64_t tile = 32;
+
+    for (int64_t ch = c0; ch < c1; ch++)
+        ob[ch] = 0;
+    /*
+     * Tiles of 32 pixels stay in L1 while groups of 8 channels accumulate
+     * in registers, so the input is read from memory once.
+     */
+    for (int64_t p0 = 0; p0 < mc->pixels; p0 += tile) {
+        int64_t p1 = p0 + tile < mc->pixels ? p0 + tile : mc->pixels;
+        int64_t ch = c0;
+
+        for (; ch + 8 <= c1; ch += 8) {
+            float acc[8] = {0};
+
+            for (int64_t p = p0; p < p1; p++)
+                for (int j = 0; j < 8; j++)
+                    acc[j] += ib[p * mc->c + ch + j];
+            for (int j = 0; j < 8; j++)
+                ob[ch + j] += acc[j];
+        }
+        for (; ch < c1; ch++)
+            for (int64_t p = p0; p < p1; p++)
+                ob[ch] += ib[p * mc->c + ch];
+    }
+    for (int64_t ch = c0; ch < c1; ch++)
+        ob[ch] /= (float)mc->pixels;
+}
+
 static int nn_exec_mean(struct nn_model *m, struct nn_node *n, char *err,
                         size_t errlen)
 {
@@ -686,20 +730,12 @@ static int nn_exec_mean(struct nn_model *m, struct nn_node *n, char *err,
     /* Accumulate in the output buffer, in float as TensorFlow.js does. */
     acc = NULL;
     if (x->ndim == 4 && red[1] && red[2] && !red[0] && !red[3]) {
-        /* NHWC spatial mean: sum pixel rows per image. */
-        int64_t pix = x->dims[1] * x->dims[2], c = x->dims[3];
+        struct nn_mean_ctx c = {in, o, x->dims[1] * x->dims[2], x->dims[3]};
 
-        for (int64_t b = 0; b < x->dims[0]; b++) {
-            float *ob = o + b * c;
-            const float *ib = in + b * pix * c;
-
-            memset(ob, 0, (size_t)c * sizeof(float));
-            for (int64_t p = 0; p < pix; p++)
-                for (int64_t ch = 0; ch < c; ch++)
-                    ob[ch] += ib[p * c + ch];
-            for (int64_t ch = 0; ch < c; ch++)
-                ob[ch] /= (float)pix;
-        }
+        /* Threads share channel blocks, so sums keep the serial order. */
+        for (c.batch = 0; c.batch < x->dims[0]; c.batch++)
+            nn_pool_run(m->pool, (size_t)((c.c + 15) / 16),
+                        nn_mean_spatial, &c);
         return 0;
     }
     memset(o, 0, (size_t)O(0)->count * sizeof(float));
@@ -1005,31 +1041,68 @@ static int nn_infer_concat(struct nn_model *m, struct nn_node *n, char *err,
     return 0;
 }
 
+struct nn_concat_ctx {
+    struct nn_model *m;
+    struct nn_node *n;
+    int axis;
+    int64_t inner;
+    size_t es;
+};
+
+/*
+ * Rows [begin, end) of the dimensions before the axis: one chunk of each
+ * input per row, with the fused ReLU applied while copying if any.
+ */
+static void nn_concat_rows(void *ctx, size_t begin, size_t end)
+{
+    struct nn_concat_ctx *cc = ctx;
+    struct nn_model *m = cc->m;
+    struct nn_node *n = cc->n;
+    struct nn_tensor *o = O(0);
+    size_t ostride = (size_t)(o->dims[cc->axis] * cc->inner) * cc->es;
+    size_t off = 0;
+
+    for (int i = 0; i < n->n_in - 1; i++) {
+        struct nn_tensor *t = T(i);
+        size_t chunk = (size_t)(t->dims[cc->axis] * cc->inner) * cc->es;
+
+        for (size_t r = begin; r < end; r++) {
+            char *dst = (char *)o->data + r * ostride + off;
+            const char *src = (const char *)t->data + r * chunk;
+
+            if (n->a.act == NN_ACT_RELU) {
+                float *restrict df = (float *)dst;
+                const float *restrict sf = (const float *)src;
+
+                for (size_t j = 0; j < chunk / sizeof(float); j++)
+                    df[j] = sf[j] > 0 ? sf[j] : 0;
+            } else {
+                memcpy(dst, src, chunk);
+            }
+        }
+        off += chunk;
+    }
+}
+
 static int nn_exec_concat(struct nn_model *m, struct nn_node *n, char *err,
                           size_t errlen)
 {
     int64_t axis_v;
     struct nn_tensor *o = O(0);
-    size_t es = nn_dtype_size(o->dtype);
-    int axis;
-    int64_t outer = 1, inner = 1, off = 0;
+    struct nn_concat_ctx cc = {m, n, 0, 1, nn_dtype_size(o->dtype)};
+    int64_t outer = 1;
 
     nn_const_ints(m, n, n->n_in - 1, &axis_v, 1, err, errlen);
-    axis = nn_norm_axis(axis_v, o->ndim);
-    for (int d = 0; d < axis; d++)
+    cc.axis = nn_norm_axis(axis_v, o->ndim);
+    for (int d = 0; d < cc.axis; d++)
         outer *= o->dims[d];
-    for (int d = axis + 1; d < o->ndim; d++)
-        inner *= o->dims[d];
-    for (int i = 0; i < n->n_in - 1; i++) {
-        struct nn_tensor *t = T(i);
-        size_t chunk = (size_t)(t->dims[axis] * inner) * es;
-        size_t ostride = (size_t)(o->dims[axis] * inner) * es;
-
-        for (int64_t r = 0; r < outer; r++)
-            memcpy((char *)o->data + (size_t)r * ostride + (size_t)off,
-                   (const char *)t->data + (size_t)r * chunk, chunk);
-        off += (int64_t)chunk;
-    }
+    for (int d = cc.axis + 1; d < o->ndim; d++)
+        cc.inner *= o->dims[d];
+    /* Copies below 128 KiB stay on the calling thread. */
+    if ((size_t)o->count * cc.es < (128u << 10))
+        nn_concat_rows(&cc, 0, (size_t)outer);
+    else
+        nn_pool_run(m->pool, (size_t)outer, nn_concat_rows, &cc);
     return 0;
 }
 
@@ -1430,6 +1503,22 @@ static int nn_exec_topk(struct nn_model *m, struct nn_node *n, char *err,
             float v = in[i];
             int64_t pos;
 
+            /*
+             * Once the heap is full, a later value only enters if it is
+             * greater than the root (equal ones have a higher index), so
+             * blocks of 16 values whose maximum is not greater are
+             * skipped.  NaN never enters, as in the comparison below.
+             */
+            if (size == k && (i & 15) == 0 && i + 16 <= len) {
+                float mx = -INFINITY;
+
+                for (int j = 0; j < 16; j++)
+                    mx = in[i + j] > mx ? in[i + j] : mx;
+                if (!(mx > hv[0])) {
+                    i += 15;
+                    continue;
+                }
+            }
             if (size < k) {
                 pos = size++;
                 while (pos > 0) {

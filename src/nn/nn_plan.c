@@ -893,6 +893,32 @@ residual:
     return 0;
 }
 
+/* Apply a ReLU that is the only reader of a float concatenation in it. */
+static int nn_fuse_concat_relu(struct nn_model *m)
+{
+    int *readers = calloc((size_t)m->n_tensors + 1, sizeof(int));
+
+    if (!readers)
+        return -ENOMEM;
+    nn_count_readers(m, readers);
+    for (int k = 0; k < m->n_order; k++) {
+        struct nn_node *cat = &m->nodes[m->order[k]];
+
+        if (cat->dead || cat->folded || cat->op != NN_OP_CONCAT ||
+            cat->a.act != NN_ACT_NONE ||
+            m->tensors[cat->out[0]].dtype != NN_DTYPE_FLOAT32)
+            continue;
+        struct nn_node *relu = nn_sole_reader(m, readers, cat->out[0]);
+
+        if (!relu || relu->op != NN_OP_RELU)
+            continue;
+        cat->a.act = NN_ACT_RELU;
+        nn_absorb(m, cat, relu);
+    }
+    free(readers);
+    return 0;
+}
+
 /*
  * Let each 1x1 stride-1 convolution that is the only reader of a depthwise
  * convolution's output compute that depthwise convolution itself, block by
@@ -1129,6 +1155,9 @@ int nn_plan(struct nn_model *m, char *err, size_t errlen)
         if (rc < 0)
             return rc;
         nn_fuse_identities(m);
+        rc = nn_fuse_concat_relu(m);
+        if (rc < 0)
+            return rc;
         rc = nn_fuse_depthwise(m, err, errlen);
         if (rc < 0)
             return rc;
