@@ -736,63 +736,105 @@ static void nn_dw_rows_avx2(void *ctx, size_t begin, size_t end)
 }
 
 /*
- * One output row of a dense convolution with few input channels (the RGB
- * stems): each pixel accumulates NV vectors of 8 output channels.  NV is a
- * compile-time constant at every call so the accumulators stay in
- * registers.
+ * PX adjacent output pixels from column ox of a dense convolution with few
+ * input channels (the RGB stems), over the filter columns [kx0, kx1) that
+ * are inside the input for all of them.  Each pixel accumulates NV vectors
+ * of 8 output channels.  NV and PX are compile-time constants at every
+ * call, so the PX * NV independent accumulators stay in registers and hide
+ * the FMA latency.
+ */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void nn_conv_small_px(const struct nn_conv_args *a,
+                                    const float *in, int b, int oy, int ox,
+                                    int ky0, int ky1, int kx0, int kx1,
+                                    __m256 alpha, const int NV,
+                                    const int PX)
+{
+    const int OC = a->oc;
+    const size_t pstep = (size_t)a->sw * a->c;
+    int iy0 = oy * a->sh - a->pad_top, ix0 = ox * a->sw - a->pad_left;
+    size_t off = (((size_t)b * a->oh + oy) * a->ow + ox) * OC;
+    __m256 acc[4][8];
+
+    for (int q = 0; q < PX; q++)
+        for (int v = 0; v < NV; v++)
+            acc[q][v] = a->bias ? _mm256_loadu_ps(a->bias + 8 * v)
+                                : _mm256_setzero_ps();
+    for (int ky = ky0; ky < ky1; ky++) {
+        const float *irow = in + (size_t)(iy0 + ky * a->dh) * a->w * a->c;
+
+        for (int kx = kx0; kx < kx1; kx++) {
+            const float *ip = irow + (size_t)(ix0 + kx * a->dw) * a->c;
+            const float *wp = a->filter +
+                              ((size_t)ky * a->kw + kx) * a->c * OC;
+
+            for (int ci = 0; ci < a->c; ci++) {
+                __m256 w[8];
+
+                for (int v = 0; v < NV; v++)
+                    w[v] = _mm256_loadu_ps(wp + ci * OC + 8 * v);
+                for (int q = 0; q < PX; q++) {
+                    __m256 x = _mm256_broadcast_ss(ip + q * pstep + ci);
+
+                    for (int v = 0; v < NV; v++)
+                        acc[q][v] = _mm256_fmadd_ps(x, w[v], acc[q][v]);
+                }
+            }
+        }
+    }
+    for (int q = 0; q < PX; q++) {
+        float *o = a->out + off + (size_t)q * OC;
+        const float *r = a->residual ? a->residual + off + (size_t)q * OC
+                                     : NULL;
+
+        for (int v = 0; v < NV; v++)
+            nn_dw_store8(o + 8 * v, r ? r + 8 * v : NULL, acc[q][v], a->act,
+                         alpha);
+        if (a->act == NN_ACT_SIGMOID)
+            nn_sigmoid_avx2(o, OC);
+    }
+}
+
+/*
+ * One output row of a dense convolution with few input channels: groups
+ * of PX pixels where every filter column is inside the input, single
+ * pixels with clipped filter columns at the borders.
  */
 __attribute__((target("avx2,fma"), always_inline))
 static inline void nn_conv_small_row(const struct nn_conv_args *a, int b,
                                      int oy, const int NV)
 {
-    const int OC = a->oc;
+    const int PX = NV <= 2 ? 4 : NV <= 4 ? 2 : 1;
     const __m256 alpha = _mm256_set1_ps(a->alpha);
     const float *in = a->in + (size_t)b * a->h * a->w * a->c;
     int iy0 = oy * a->sh - a->pad_top, ky0 = 0, ky1 = a->kh;
-    __m256 acc[8];
+    int ox_lo = (a->pad_left + a->sw - 1) / a->sw;
+    int last = a->w - 1 - (a->kw - 1) * a->dw + a->pad_left;
+    int ox_hi = last < 0 ? 0 : last / a->sw + 1;
 
+    if (ox_hi > a->ow)
+        ox_hi = a->ow;
+    if (ox_lo > ox_hi)
+        ox_lo = ox_hi;
     while (ky0 < ky1 && iy0 + ky0 * a->dh < 0)
         ky0++;
     while (ky1 > ky0 && iy0 + (ky1 - 1) * a->dh >= a->h)
         ky1--;
-    for (int ox = 0; ox < a->ow; ox++) {
+    for (int ox = 0; ox < a->ow;) {
         int ix0 = ox * a->sw - a->pad_left, kx0 = 0, kx1 = a->kw;
-        size_t off = (((size_t)b * a->oh + oy) * a->ow + ox) * OC;
-        float *o = a->out + off;
 
+        if (ox >= ox_lo && ox + PX <= ox_hi) {
+            nn_conv_small_px(a, in, b, oy, ox, ky0, ky1, 0, a->kw, alpha, NV,
+                             PX);
+            ox += PX;
+            continue;
+        }
         while (kx0 < kx1 && ix0 + kx0 * a->dw < 0)
             kx0++;
         while (kx1 > kx0 && ix0 + (kx1 - 1) * a->dw >= a->w)
             kx1--;
-        for (int v = 0; v < NV; v++)
-            acc[v] = a->bias ? _mm256_loadu_ps(a->bias + 8 * v)
-                             : _mm256_setzero_ps();
-        for (int ky = ky0; ky < ky1; ky++) {
-            const float *irow = in + (size_t)(iy0 + ky * a->dh) * a->w *
-                                         a->c;
-
-            for (int kx = kx0; kx < kx1; kx++) {
-                const float *ip = irow + (size_t)(ix0 + kx * a->dw) * a->c;
-                const float *wp = a->filter +
-                                  ((size_t)ky * a->kw + kx) * a->c * OC;
-
-                for (int ci = 0; ci < a->c; ci++) {
-                    __m256 x = _mm256_broadcast_ss(ip + ci);
-
-                    for (int v = 0; v < NV; v++)
-                        acc[v] = _mm256_fmadd_ps(
-                            x, _mm256_loadu_ps(wp + ci * OC + 8 * v),
-                            acc[v]);
-                }
-            }
-        }
-        for (int v = 0; v < NV; v++)
-            nn_dw_store8(o + 8 * v,
-                         a->residual ? a->residual + off + 8 * (size_t)v
-                                     : NULL,
-                         acc[v], a->act, alpha);
-        if (a->act == NN_ACT_SIGMOID)
-            nn_sigmoid_avx2(o, OC);
+        nn_conv_small_px(a, in, b, oy, ox, ky0, ky1, kx0, kx1, alpha, NV, 1);
+        ox++;
     }
 }
 
