@@ -132,6 +132,13 @@ static void api_deferred_tick(lws_sorted_usec_list_t *sul)
     free(job);
 }
 
+int api_deferred_busy(const api_conn_t *c)
+{
+    /* A new request starts with c->resp NULL, and only a parked request
+     * holds a buffer without sending it. */
+    return c->resp != NULL && !c->sending;
+}
+
 int api_deferred_start(api_conn_t *c, api_deferred_queue_t *queue,
                        api_deferred_work_fn work, api_deferred_done_fn done,
                        void *arg)

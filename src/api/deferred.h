@@ -43,6 +43,12 @@ typedef int (*api_deferred_done_fn)(api_conn_t *c, void *arg);
 
 void api_deferred_queue_init(api_deferred_queue_t *queue);
 
+/* Returns 1 if c is parked on deferred work (or another parked
+ * request), else 0. NOTE: server.c dispatches a POST with
+ * "Content-Length: 0" a second time on LWS_CALLBACK_HTTP_BODY_COMPLETION;
+ * handlers that park call this first and ignore that second dispatch. */
+int api_deferred_busy(const api_conn_t *c);
+
 /*
  * Parks c and runs work(arg) on a worker thread: a new thread when queue
  * is NULL, else the queue's thread. Called on the event-loop thread.

@@ -483,6 +483,8 @@ static int api_scan(api_conn_t *c)
 
 int api_route_discovery(api_conn_t *c, const char *rest)
 {
+    if (api_deferred_busy(c))
+        return 0;
     if (strcmp(rest, "/scan") != 0)
         return api_respond_error(c, 404,
                                  "unknown discovery path %s: expected "
@@ -786,6 +788,8 @@ int api_camera_adopt(api_conn_t *c)
     int64_t existing;
     int rc;
 
+    if (api_deferred_busy(c))
+        return 0;
     if (c->method != API_POST)
         return api_respond_error(c, 405, "use POST on %s", c->path);
     if (!c->body || c->body_len == 0)

@@ -753,10 +753,13 @@ static json_t *api_ptz_body(api_conn_t *c)
 
 int api_ptz(api_conn_t *c, int64_t camera_id, const char *rest)
 {
-    api_ptz_job_t *job = calloc(1, sizeof(*job));
+    api_ptz_job_t *job;
     json_t *body;
     int rc;
 
+    if (api_deferred_busy(c))
+        return 0;
+    job = calloc(1, sizeof(*job));
     if (!job)
         return api_respond_error(c, 503, "out of memory: retry later");
     job->camera_id = camera_id;
@@ -782,6 +785,8 @@ int api_camera_time(api_conn_t *c, int64_t camera_id)
 {
     api_ptz_job_t *job;
 
+    if (api_deferred_busy(c))
+        return 0;
     if (c->method != API_GET && c->method != API_HEAD &&
         c->method != API_POST)
         return api_respond_error(c, 405, "use GET or POST on %s", c->path);
