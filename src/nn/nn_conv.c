@@ -136,6 +136,25 @@ static size_t nn_conv_block_rows(size_t k, size_t pixels)
     return rows < pixels ? rows : pixels;
 }
 
+/*
+ * Shrink rows per block (a multiple of align) so that the block count of
+ * total rows is a multiple of threads where possible: with 2 threads, 5
+ * blocks keep one thread idle for a fifth of the time, 6 smaller ones do
+ * not.  Never returns more than rows.
+ */
+static size_t nn_balance_rows(size_t total, size_t rows, size_t threads,
+                              size_t align)
+{
+    size_t blocks = (total + rows - 1) / rows, balanced;
+
+    if (threads <= 1 || blocks % threads == 0)
+        return rows;
+    blocks = (blocks + threads - 1) / threads * threads;
+    balanced = (total + blocks - 1) / blocks;
+    balanced = (balanced + align - 1) / align * align;
+    return balanced < rows ? balanced : rows;
+}
+
 static bool nn_conv_is_direct(const struct nn_conv_args *a)
 {
     return a->kh == 1 && a->kw == 1 && a->sh == 1 && a->sw == 1 &&
@@ -258,6 +277,8 @@ void nn_conv2d(struct nn_model *m, const struct nn_conv_args *a)
     share = (share + 15) / 16 * 16;
     if (a->n == 1 && share < c.rows_per_block)
         c.rows_per_block = share;
+    c.rows_per_block = nn_balance_rows(c.pixels, c.rows_per_block,
+                                       a->n == 1 ? threads : 1, 16);
     c.blocks_per_image = (c.pixels + c.rows_per_block - 1) /
                          c.rows_per_block;
     c.scratch_stride = nn_conv2d_scratch(a) / sizeof(float);
@@ -987,6 +1008,9 @@ void nn_conv2d_dw(struct nn_model *m, const struct nn_conv_args *dw,
 
     if (dw->n == 1 && share < c.rows_per_block)
         c.rows_per_block = share;
+    c.rows_per_block = (int)nn_balance_rows(
+        (size_t)dw->oh, (size_t)c.rows_per_block,
+        dw->n == 1 ? (size_t)threads : 1, 1);
     c.blocks_per_image = (dw->oh + c.rows_per_block - 1) / c.rows_per_block;
     c.scratch_stride = nn_conv2d_dw_scratch(dw) / sizeof(float);
     nn_pool_run(m->pool, (size_t)c.blocks_per_image * (size_t)dw->n,

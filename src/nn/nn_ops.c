@@ -179,6 +179,29 @@ static int nn_infer_conv(struct nn_model *m, struct nn_node *n, char *err,
     return 0;
 }
 
+/*
+ * Refresh n->scaled_filter, the filter with the weights of input channel c
+ * times the scale vector's s[c], and point a at it.
+ */
+static void nn_conv_scale_filter(struct nn_model *m, struct nn_node *n,
+                                 struct nn_conv_args *a)
+{
+    const float *sv = m->tensors[n->scale].data;
+    const float *f = a->filter;
+    /* HWIO rows hold oc outputs per input channel, HWCM rows oc / c. */
+    size_t per_row = (size_t)(n->op == NN_OP_DEPTHWISE ? a->oc / a->c
+                                                       : a->oc);
+    size_t rows = (size_t)a->kh * a->kw * a->c;
+
+    for (size_t r = 0; r < rows; r++) {
+        float g = sv[r % (size_t)a->c];
+
+        for (size_t o = 0; o < per_row; o++)
+            n->scaled_filter[r * per_row + o] = f[r * per_row + o] * g;
+    }
+    a->filter = n->scaled_filter;
+}
+
 static int nn_exec_conv(struct nn_model *m, struct nn_node *n, char *err,
                         size_t errlen)
 {
@@ -192,6 +215,8 @@ static int nn_exec_conv(struct nn_model *m, struct nn_node *n, char *err,
     a.out = O(0)->data;
     a.bias = n->bias >= 0 ? m->tensors[n->bias].data : NULL;
     a.residual = n->residual >= 0 ? m->tensors[n->residual].data : NULL;
+    if (n->scale >= 0)
+        nn_conv_scale_filter(m, n, &a);
     if (n->op == NN_OP_DEPTHWISE) {
         nn_depthwise(m, &a);
         return 0;
@@ -203,6 +228,8 @@ static int nn_exec_conv(struct nn_model *m, struct nn_node *n, char *err,
         rc = nn_conv_args_fill(m, d, &da, err, errlen);
         if (rc < 0)
             return rc;
+        if (d->scale >= 0)
+            nn_conv_scale_filter(m, d, &da);
         da.in = m->tensors[d->in[0]].data;
         da.bias = d->bias >= 0 ? m->tensors[d->bias].data : NULL;
         da.residual = d->residual >= 0 ? m->tensors[d->residual].data
@@ -212,20 +239,6 @@ static int nn_exec_conv(struct nn_model *m, struct nn_node *n, char *err,
         a.scratch = m->scratch;
         nn_conv2d_dw(m, &da, &a);
         return 0;
-    }
-    if (n->scale >= 0) {
-        /* Fold the per-channel scale of the input into the filter rows. */
-        const float *sv = m->tensors[n->scale].data;
-        const float *f = a.filter;
-        size_t rows = (size_t)a.kh * a.kw * a.c;
-
-        for (size_t r = 0; r < rows; r++) {
-            float g = sv[r % (size_t)a.c];
-
-            for (int o = 0; o < a.oc; o++)
-                n->scaled_filter[r * a.oc + o] = f[r * a.oc + o] * g;
-        }
-        a.filter = n->scaled_filter;
     }
     a.scratch = m->scratch;
     if (n->wino_filter && m->scratch) {

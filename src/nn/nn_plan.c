@@ -715,10 +715,36 @@ static void nn_fuse_pads(struct nn_model *m, char *err, size_t errlen)
 
 
 /*
+ * Whether node r can take a per-channel scale of its input x in its
+ * filter: a 1x1 stride-1 convolution without explicit padding, or any
+ * depthwise convolution (zero padding stays zero when scaled).
+ */
+static bool nn_scale_reader_ok(const struct nn_model *m,
+                               const struct nn_node *r, int x)
+{
+    if (r->dead || r->folded || r->scale >= 0 || r->in[0] != x)
+        return false;
+    for (int i = 1; i < r->n_in; i++)
+        if (r->in[i] == x)
+            return false;
+    if (r->bias == x || r->residual == x)
+        return false;
+    if (r->op == NN_OP_DEPTHWISE)
+        return true;
+    if (r->op != NN_OP_CONV2D)
+        return false;
+    const struct nn_tensor *f = &m->tensors[r->in[1]];
+
+    return f->dims[0] == 1 && f->dims[1] == 1 && r->a.strides[1] == 1 &&
+           r->a.strides[2] == 1 && r->a.padding != NN_PAD_EXPLICIT;
+}
+
+/*
  * Fold Mul(x, s), s a per-channel vector such as a squeeze-and-excite
- * gate, into the 1x1 convolution that reads it: conv(x * s) equals x times
- * the filter with row c scaled by s[c], which costs C*OC multiplies per run
- * in place of a pass over x.
+ * gate, into the convolutions that read it: conv(x * s) equals x times
+ * the filter with the weights of input channel c scaled by s[c], which
+ * costs one pass over the filter per run in place of a pass over x.  Every
+ * reader must be a 1x1 or a depthwise convolution.
  */
 static int nn_fuse_channel_scale(struct nn_model *m)
 {
@@ -729,21 +755,15 @@ static int nn_fuse_channel_scale(struct nn_model *m)
     nn_count_readers(m, readers);
     for (int k = 0; k < m->n_order; k++) {
         struct nn_node *mul = &m->nodes[m->order[k]];
+        int found = 0;
 
         if (mul->dead || mul->folded || mul->op != NN_OP_MUL ||
-            mul->n_in != 2)
+            mul->n_in != 2 || readers[mul->out[0]] < 1 ||
+            m->tensors[mul->out[0]].is_io)
             continue;
-        struct nn_node *conv = nn_sole_reader(m, readers, mul->out[0]);
-
-        if (!conv || conv->op != NN_OP_CONV2D || conv->in[0] != mul->out[0] ||
-            conv->scale >= 0)
-            continue;
-        const struct nn_tensor *f = &m->tensors[conv->in[1]];
         const struct nn_tensor *y = &m->tensors[mul->out[0]];
 
-        if (f->dims[0] != 1 || f->dims[1] != 1 || y->ndim != 4 ||
-            y->dims[0] != 1 || conv->a.strides[1] != 1 ||
-            conv->a.strides[2] != 1 || conv->a.padding == NN_PAD_EXPLICIT)
+        if (y->ndim != 4 || y->dims[0] != 1)
             continue;
         int x = -1, sv = -1;
 
@@ -758,13 +778,36 @@ static int nn_fuse_channel_scale(struct nn_model *m)
         }
         if (x < 0 || sv < 0 || m->tensors[sv].dtype != NN_DTYPE_FLOAT32)
             continue;
-        conv->scaled_filter = malloc((size_t)f->count * sizeof(float));
-        if (!conv->scaled_filter) {
-            free(readers);
-            return -ENOMEM;
+        /* Every reader, through any input or fused tensor, must qualify. */
+        for (int j = 0; j < m->n_order && found >= 0; j++) {
+            struct nn_node *r = &m->nodes[m->order[j]];
+            bool reads = r->bias == mul->out[0] ||
+                         r->residual == mul->out[0] ||
+                         r->scale == mul->out[0];
+
+            for (int i = 0; i < r->n_in; i++)
+                reads = reads || r->in[i] == mul->out[0];
+            if (!reads || r->dead || r->folded)
+                continue;
+            found = nn_scale_reader_ok(m, r, mul->out[0]) ? found + 1 : -1;
         }
-        conv->scale = sv;
-        conv->in[0] = x;
+        if (found <= 0)
+            continue;
+        for (int j = 0; j < m->n_order; j++) {
+            struct nn_node *r = &m->nodes[m->order[j]];
+            const struct nn_tensor *f;
+
+            if (r->dead || r->folded || r->in[0] != mul->out[0])
+                continue;
+            f = &m->tensors[r->in[1]];
+            r->scaled_filter = malloc((size_t)f->count * sizeof(float));
+            if (!r->scaled_filter) {
+                free(readers);
+                return -ENOMEM;
+            }
+            r->scale = sv;
+            r->in[0] = x;
+        }
         mul->dead = true;
     }
     free(readers);
@@ -1003,9 +1046,9 @@ static void nn_plan_liveness(struct nn_model *m)
         }
         if (node->dw_node >= 0) {
             const struct nn_node *d = &m->nodes[node->dw_node];
-            int dw_extra[2] = {d->bias, d->residual};
+            int dw_extra[3] = {d->bias, d->residual, d->scale};
 
-            for (int i = 0; i < d->n_in + 2; i++) {
+            for (int i = 0; i < d->n_in + 3; i++) {
                 int t = i < d->n_in ? d->in[i] : dw_extra[i - d->n_in];
 
                 if (t < 0)

@@ -3,10 +3,11 @@
  * the AVX2 depthwise kernels on shapes that the op fixtures do not reach.
  * The cases have wide rows, channel counts that are not a multiple of 8,
  * stride 2 with 5x5 filters, dilation, a channel multiplier, batch 2, a
- * residual Add and a Sigmoid.  Each case is a graph Placeholder -> depthwise -> 1x1
+ * residual Add, a Sigmoid and a per-channel Mul folded into the
+ * depthwise filter.  Each case is a graph Placeholder -> depthwise -> 1x1
  * convolution built in memory.  The reference is the same graph planned
  * without fusion and run with the portable kernels on one thread, which
- * the op test checks against TensorFlow.js; every other combination of
+ * the op test checks against TensorFlow.js.  Every other combination of
  * fusion, AVX2 and 1 or 2 threads must match it.
  *
  * usage: test_nn_fusion
@@ -33,6 +34,7 @@ struct fusion_case {
     int oc;                     /* 1x1 output channels */
     const char *pw_act;         /* NULL or "Relu" (fused into the op) */
     bool residual;              /* Add of a Placeholder after the 1x1 */
+    bool scale;                 /* Mul of x by a channel vector first */
 };
 
 static const struct fusion_case fusion_cases[] = {
@@ -52,6 +54,10 @@ static const struct fusion_case fusion_cases[] = {
      NULL, false},
     {"dw5x5 s1 c96", 1, 16, 16, 96, 5, 1, 1, 1, "SAME", "Relu6", true, 32,
      NULL, false},
+    {"dw3x3 channel scale", 1, 11, 23, 20, 3, 1, 1, 1, "SAME", "Relu6",
+     true, 12, NULL, false, true},
+    {"dw5x5 s2 scale mult 2", 1, 12, 21, 6, 5, 2, 1, 2, "SAME", NULL, true,
+     10, NULL, false, true},
 };
 
 static int fusion_fails;
@@ -176,7 +182,8 @@ static json_t *fusion_node(const char *name, const char *op, json_t *attr,
 
 /*
  * Build the model text and weights of case fc.  The weights are the
- * depthwise filter and bias, then the 1x1 filter and bias.
+ * depthwise filter and bias, the 1x1 filter and bias, then the channel
+ * scale.
  */
 static char *fusion_build(const struct fusion_case *fc, float **weights,
                           size_t *wcount)
@@ -194,12 +201,16 @@ static char *fusion_build(const struct fusion_case *fc, float **weights,
     uint32_t seed = 12345;
     char *text;
 
-    *wcount = nf + nb + npf + npb;
+    size_t ns = fc->scale ? (size_t)fc->c : 0;
+    const char *dw_in = fc->scale ? "xs" : "x";
+
+    *wcount = nf + nb + npf + npb + ns;
     *weights = malloc(*wcount * sizeof(float));
     fusion_fill(*weights, nf, &seed, -0.5f, 0.5f);
     fusion_fill(*weights + nf, nb, &seed, -1.0f, 1.0f);
     fusion_fill(*weights + nf + nb, npf, &seed, -0.5f, 0.5f);
     fusion_fill(*weights + nf + nb + npf, npb, &seed, -1.0f, 1.0f);
+    fusion_fill(*weights + nf + nb + npf + npb, ns, &seed, 0.0f, 2.0f);
     json_array_append_new(nodes, fusion_placeholder("x", fc->n, fc->h,
                                                     fc->w, fc->c));
     json_array_append_new(specs, fusion_const_spec("dwf", fc->k, fc->k,
@@ -209,16 +220,22 @@ static char *fusion_build(const struct fusion_case *fc, float **weights,
                                                    fc->oc));
     json_array_append_new(specs, fusion_const_spec("pwb", fc->oc, -1, 0,
                                                    0));
+    if (fc->scale)
+        json_array_append_new(specs, fusion_const_spec("sc", fc->c, -1, 0,
+                                                       0));
     for (size_t i = 0; i < json_array_size(specs); i++)
         json_array_append_new(nodes, json_pack(
             "{s:O,s:s}", "name",
             json_object_get(json_array_get(specs, i), "name"), "op",
             "Const"));
+    if (fc->scale)
+        json_array_append_new(nodes, fusion_node("xs", "Mul", NULL, "x",
+                                                 "sc", NULL));
     json_array_append_new(nodes, fusion_node(
         "dw", dw_op,
         fusion_conv_attr(fc->stride, fc->dilation, fc->padding,
                          fc->dw_bias ? "BiasAdd" : NULL, dw_fused1),
-        "x", "dwf", fc->dw_bias ? "dwb" : NULL));
+        dw_in, "dwf", fc->dw_bias ? "dwb" : NULL));
     if (fc->dw_act && strcmp(fc->dw_act, "Sigmoid") == 0) {
         json_array_append_new(nodes, fusion_node("dw_act", "Sigmoid", NULL,
                                                  "dw", NULL, NULL));
@@ -255,12 +272,13 @@ static char *fusion_build(const struct fusion_case *fc, float **weights,
 
 /*
  * Run case fc with the given options.  *out receives the output (the
- * caller frees it) and *fused the number of 1x1 convolutions that
- * computed a depthwise convolution themselves.
+ * caller frees it), *fused the number of 1x1 convolutions that computed a
+ * depthwise convolution themselves and *muls the Mul nodes left after
+ * planning.
  */
 static int fusion_run(const struct fusion_case *fc,
                       const struct nn_options *opt, float **out,
-                      int64_t *count, int *fused)
+                      int64_t *count, int *fused, int *muls)
 {
     float *weights;
     size_t wcount;
@@ -287,9 +305,13 @@ static int fusion_run(const struct fusion_case *fc,
         goto done;
     }
     *fused = 0;
-    for (int i = 0; i < m->n_nodes; i++)
+    *muls = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
         if (m->nodes[i].dw_node >= 0)
             (*fused)++;
+        if (m->nodes[i].op == NN_OP_MUL && !m->nodes[i].dead)
+            (*muls)++;
+    }
     nn_model_output(m, 0, &t);
     *count = t.count;
     *out = malloc((size_t)t.count * sizeof(float));
@@ -311,10 +333,10 @@ static void fusion_check(const struct fusion_case *fc)
     } variants[] = {{1, 1, 0}, {1, 0, 0}, {2, 0, 0}, {2, 1, 0}, {2, 0, 1}};
     float *ref;
     int64_t ref_count;
-    int fused;
+    int fused, muls;
     double maxref = 0;
 
-    if (fusion_run(fc, &ref_opt, &ref, &ref_count, &fused) < 0) {
+    if (fusion_run(fc, &ref_opt, &ref, &ref_count, &fused, &muls) < 0) {
         fusion_fails++;
         return;
     }
@@ -329,7 +351,7 @@ static void fusion_check(const struct fusion_case *fc)
         int64_t count;
         long bad = 0;
 
-        if (fusion_run(fc, &opt, &got, &count, &fused) < 0) {
+        if (fusion_run(fc, &opt, &got, &count, &fused, &muls) < 0) {
             fusion_fails++;
             continue;
         }
@@ -341,6 +363,12 @@ static void fusion_check(const struct fusion_case *fc)
         if (!opt.no_fusion && fused != 1) {
             fprintf(stderr, "FAIL %s: %d fused depthwise convolutions, "
                     "expected 1\n", fc->name, fused);
+            bad++;
+        }
+        if (!opt.no_fusion && muls != 0) {
+            fprintf(stderr, "FAIL %s: %d Mul nodes left, expected the "
+                    "channel scale folded into the filter\n", fc->name,
+                    muls);
             bad++;
         }
         for (int64_t i = 0; i < count && i < ref_count; i++) {
