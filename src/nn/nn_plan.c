@@ -1100,22 +1100,56 @@ static bool nn_overlap_life(const struct nn_tensor *a,
  * offset free of every placed tensor whose lifetime overlaps.  A buffer is
  * thus reused once its last reader has run.
  */
+/*
+ * Let the output of each Reshape, ExpandDims or Identity share the buffer
+ * of its input (root[out] = root[in]), whose lifetime then covers both,
+ * so that nn_exec_copy finds nothing to copy.  Tensors are written only
+ * by their producer, so sharing is safe.
+ */
+static void nn_plan_aliases(struct nn_model *m, int *root)
+{
+    for (int t = 0; t < m->n_tensors; t++)
+        root[t] = t;
+    for (int k = 0; k < m->n_order; k++) {
+        const struct nn_node *n = &m->nodes[m->order[k]];
+
+        if (n->op != NN_OP_RESHAPE && n->op != NN_OP_EXPAND_DIMS &&
+            n->op != NN_OP_IDENTITY)
+            continue;
+        struct nn_tensor *in = &m->tensors[n->in[0]];
+        struct nn_tensor *out = &m->tensors[n->out[0]];
+
+        if (in->is_const || !in->shaped || !out->shaped ||
+            in->dtype != out->dtype || in->count != out->count ||
+            in->last_step < 0)
+            continue;
+        struct nn_tensor *r = &m->tensors[root[n->in[0]]];
+
+        root[n->out[0]] = root[n->in[0]];
+        if (out->last_step > r->last_step)
+            r->last_step = out->last_step;
+    }
+}
+
 static int nn_plan_arena(struct nn_model *m)
 {
     int *list = malloc(((size_t)m->n_tensors + 1) * sizeof(int));
     int *placed = malloc(((size_t)m->n_tensors + 1) * sizeof(int));
+    int *root = malloc(((size_t)m->n_tensors + 1) * sizeof(int));
     int n = 0, np = 0;
     size_t total = 0, scratch = 0;
 
-    if (!list || !placed) {
+    if (!list || !placed || !root) {
         free(list);
         free(placed);
+        free(root);
         return -ENOMEM;
     }
+    nn_plan_aliases(m, root);
     for (int t = 0; t < m->n_tensors; t++) {
         struct nn_tensor *x = &m->tensors[t];
 
-        if (!x->is_const && x->shaped &&
+        if (!x->is_const && x->shaped && root[t] == t &&
             (x->first_step >= -1 && x->last_step >= 0))
             list[n++] = t;
     }
@@ -1156,6 +1190,7 @@ static int nn_plan_arena(struct nn_model *m)
         m->arena_size > 4 * m->opt.max_tensor_bytes) {
         free(list);
         free(placed);
+        free(root);
         return -EFBIG;
     }
     m->arena = aligned_alloc(NN_ALIGN, m->arena_size ? m->arena_size
@@ -1163,6 +1198,7 @@ static int nn_plan_arena(struct nn_model *m)
     if (!m->arena) {
         free(list);
         free(placed);
+        free(root);
         return -ENOMEM;
     }
     memset(m->arena, 0, m->arena_size ? m->arena_size : NN_ALIGN);
@@ -1171,8 +1207,15 @@ static int nn_plan_arena(struct nn_model *m)
 
         x->data = (char *)m->arena + x->arena_off;
     }
+    for (int t = 0; t < m->n_tensors; t++) {
+        if (root[t] == t)
+            continue;
+        m->tensors[t].arena_off = m->tensors[root[t]].arena_off;
+        m->tensors[t].data = m->tensors[root[t]].data;
+    }
     free(list);
     free(placed);
+    free(root);
     return 0;
 }
 
