@@ -18,6 +18,12 @@ segment_seconds = 60
 web_root = $top/web
 CONF
 
+if curl -sf "http://127.0.0.1:$port/api/v1/status" >/dev/null 2>&1; then
+    echo "demo: port $port already answers (another demo or vmsd?); stop" \
+        "it, or pick other ports with VMS_DEMO_PORT and VMS_DEMO_RTSP_PORT" >&2
+    exit 1
+fi
+
 camera_pid=""
 vmsd_pid=""
 stop() {
@@ -46,6 +52,10 @@ until curl -sf "http://127.0.0.1:$port/api/v1/status" >/dev/null; do
     fi
     sleep 0.2
 done
+if ! kill -0 "$vmsd_pid" 2>/dev/null; then
+    echo "demo: vmsd exited; see demo/vmsd.log" >&2
+    exit 1
+fi
 if ! curl -sf "http://127.0.0.1:$port/api/v1/cameras" | grep -q '"id"'; then
     curl -sf -X POST "http://127.0.0.1:$port/api/v1/cameras" \
         -d "{\"name\": \"Test camera\",

@@ -380,6 +380,17 @@ int api_route_cameras(api_conn_t *c, const char *rest)
     if (*end == '/')
         snprintf(sub, sizeof(sub), "%s", end + 1);
     rc = catalog_camera_get(c->srv->cfg.cat, id, &cam);
+    /* A deleted camera's recordings stay: they can still be listed,
+     * played back and verified. */
+    if (rc == -ENOENT && (c->method == API_GET || c->method == API_HEAD) &&
+        (strcmp(sub, "recordings") == 0 || strcmp(sub, "playback.mp4") == 0 ||
+         strcmp(sub, "verify") == 0)) {
+        if (strcmp(sub, "recordings") == 0)
+            return api_recordings_list(c, id);
+        if (strcmp(sub, "playback.mp4") == 0)
+            return api_playback(c, id);
+        return api_verify(c, id);
+    }
     if (rc == -ENOENT)
         return api_respond_error(c, 404, "camera %lld not found", id);
     if (rc < 0)

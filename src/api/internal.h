@@ -90,6 +90,9 @@ int api_respond_error(api_conn_t *c, int status, const char *fmt, ...)
 int api_respond_file(api_conn_t *c, const char *path,
                      const char *content_type, const char *extra_headers);
 
+/* Checks the Host and Origin headers (see server.c); 0 or -1. */
+int api_check_origin(const api_server_t *srv, struct lws *wsi);
+
 /* Reads a query argument ("name" without '='); returns NULL if absent. */
 const char *api_query(api_conn_t *c, const char *name, char *buf,
                       size_t len);

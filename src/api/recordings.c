@@ -29,6 +29,16 @@
 #define API_GAP_MIN_US 1000000
 /* Cached exports older than this are deleted. */
 #define API_CACHE_MAX_AGE_S 600
+/* The cache never holds more than this; the oldest files go first. */
+#define API_CACHE_MAX_BYTES (1LL << 30)
+/* A cached export of a range that was still being recorded when the file
+ * was built is reused for this long only. */
+#define API_CACHE_OPEN_RANGE_S 20
+/* Exports running at once; more requests get 503 and retry. */
+#define API_EXPORT_WORKERS 2
+/* Times are accepted from 1970 to the end of year 9999, so that every
+ * difference of two of them fits an int64_t. */
+#define API_TIME_MAX_US 253402300799999999LL
 /* The longest range one playback request may cover. */
 #define API_PLAYBACK_MAX_US (24LL * 3600 * 1000000)
 
@@ -63,6 +73,8 @@ int api_parse_time(const char *text, int64_t *out_us)
     errno = 0;
     v = strtoll(text, &end, 10);
     if (*end == '\0' && errno == 0 && end != text) {
+        if (v < 0 || v > API_TIME_MAX_US)
+            return -EINVAL;
         *out_us = v;
         return 0;
     }
@@ -92,7 +104,8 @@ int api_parse_time(const char *text, int64_t *out_us)
     secs = timegm(&tm);
     /* timegm() moves a day that the month lacks (February 30) into the
      * next month; such a date is invalid, not a later time. */
-    if (tm.tm_mday != mday)
+    if (tm.tm_mday != mday || secs < 0 ||
+        secs > API_TIME_MAX_US / 1000000)
         return -EINVAL;
     *out_us = (int64_t)secs * 1000000 + frac;
     return 0;
@@ -119,17 +132,17 @@ static int api_range_args(api_conn_t *c, char *stream, size_t stream_len,
     v = api_query(c, "from", buf, sizeof(buf));
     if (!v || api_parse_time(v, from) < 0) {
         api_respond_error(c, 400,
-                          "%s from: expected UTC microseconds or ISO 8601 "
-                          "like 2026-01-31T12:00:00Z",
-                          v ? "invalid" : "missing");
+                          "%s from: expected UTC microseconds from 0 to "
+                          "%lld or ISO 8601 like 2026-01-31T12:00:00Z",
+                          v ? "invalid" : "missing", API_TIME_MAX_US);
         return -1;
     }
     v = api_query(c, "to", buf, sizeof(buf));
     if (!v || api_parse_time(v, to) < 0) {
         api_respond_error(c, 400,
-                          "%s to: expected UTC microseconds or ISO 8601 "
-                          "like 2026-01-31T12:00:00Z",
-                          v ? "invalid" : "missing");
+                          "%s to: expected UTC microseconds from 0 to "
+                          "%lld or ISO 8601 like 2026-01-31T12:00:00Z",
+                          v ? "invalid" : "missing", API_TIME_MAX_US);
         return -1;
     }
     if (*to <= *from) {
@@ -239,26 +252,71 @@ static void *api_export_thread(void *arg)
     return NULL;
 }
 
-/* Deletes cached exports older than API_CACHE_MAX_AGE_S. */
-static void api_cache_sweep(const char *dir)
+/* A cached export file, for the sweep. */
+typedef struct api_cache_file {
+    char path[1024];
+    time_t mtime;
+    off_t size;
+} api_cache_file_t;
+
+static int api_cache_older_first(const void *a, const void *b)
+{
+    const api_cache_file_t *x = a;
+    const api_cache_file_t *y = b;
+
+    return (x->mtime > y->mtime) - (x->mtime < y->mtime);
+}
+
+/* Deletes cached exports older than API_CACHE_MAX_AGE_S, then the oldest
+ * ones until the cache holds at most API_CACHE_MAX_BYTES minus room, so
+ * that exports never crowd recordings off a shared disk. */
+static void api_cache_sweep(const char *dir, int64_t room)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
+    api_cache_file_t *files = NULL;
+    size_t n = 0;
+    size_t cap = 0;
     time_t now = time(NULL);
+    int64_t total = 0;
 
     if (!d)
         return;
     while ((de = readdir(d))) {
-        char path[1024];
+        api_cache_file_t f;
         struct stat st;
 
         if (strncmp(de->d_name, "playback-", 9) != 0)
             continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        if (stat(path, &st) == 0 && now - st.st_mtime > API_CACHE_MAX_AGE_S)
-            unlink(path);
+        snprintf(f.path, sizeof(f.path), "%s/%s", dir, de->d_name);
+        if (stat(f.path, &st) < 0)
+            continue;
+        if (now - st.st_mtime > API_CACHE_MAX_AGE_S) {
+            unlink(f.path);
+            continue;
+        }
+        f.mtime = st.st_mtime;
+        f.size = st.st_size;
+        total += st.st_size;
+        if (n == cap) {
+            api_cache_file_t *bigger;
+            cap = cap ? cap * 2 : 32;
+            bigger = realloc(files, cap * sizeof(*files));
+            if (!bigger)
+                break;
+            files = bigger;
+        }
+        files[n++] = f;
     }
     closedir(d);
+    qsort(files, n, sizeof(*files), api_cache_older_first);
+    for (size_t i = 0; i < n && total + room > API_CACHE_MAX_BYTES; i++) {
+        /* NOTE: a file still being sent stays readable through its open
+         * descriptor after the unlink. */
+        unlink(files[i].path);
+        total -= files[i].size;
+    }
+    free(files);
 }
 
 /* Answers a connection whose export has finished. */
@@ -334,6 +392,24 @@ void api_export_free_all(api_server_t *srv)
             break;
         usleep(10000);
     }
+}
+
+/* Returns the number of running exports, not counting one that builds
+ * path (a request for it joins that export instead of starting one). */
+static int api_export_running(api_server_t *srv, const char *path)
+{
+    int running = 0;
+
+    pthread_mutex_lock(&srv->jobs_lock);
+    for (api_export_job_t *job = srv->jobs; job; job = job->next) {
+        if (!job->done && strcmp(job->path, path) == 0) {
+            running = 0;
+            break;
+        }
+        running += !job->done;
+    }
+    pthread_mutex_unlock(&srv->jobs_lock);
+    return running;
 }
 
 /* Creates the export job for rows, or finds a running one for the same
@@ -421,7 +497,11 @@ int api_playback(api_conn_t *c, int64_t camera_id)
     snprintf(path, sizeof(path), "%s/playback-%lld-%s-%lld-%lld.mp4",
              c->srv->cache_dir, (long long)camera_id, stream,
              (long long)from, (long long)to);
-    if (stat(path, &st) == 0) {
+    /* A cached file is reused unless the range was still being recorded
+     * when it was built and it is older than a few seconds. */
+    if (stat(path, &st) == 0 &&
+        ((int64_t)st.st_mtime * 1000000 > to ||
+         time(NULL) - st.st_mtime < API_CACHE_OPEN_RANGE_S)) {
         char disposition[160];
         snprintf(disposition, sizeof(disposition),
                  "Content-Disposition: inline; filename=\"camera-%lld.mp4\"",
@@ -440,7 +520,32 @@ int api_playback(api_conn_t *c, int64_t camera_id)
                                  "the range",
                                  (long long)camera_id, stream);
     }
-    api_cache_sweep(c->srv->cache_dir);
+    {
+        int64_t room = 0;
+        for (size_t i = 0; i < n; i++)
+            room += rows[i].bytes;
+        api_cache_sweep(c->srv->cache_dir, room);
+        if (room > API_CACHE_MAX_BYTES) {
+            free(rows);
+            return api_respond_error(c, 400,
+                                     "range too large: its recordings hold "
+                                     "%lld bytes, more than the %lld-byte "
+                                     "export cache; split it",
+                                     (long long)room,
+                                     (long long)API_CACHE_MAX_BYTES);
+        }
+    }
+    if (api_export_running(c->srv, path) >= API_EXPORT_WORKERS) {
+        free(rows);
+        return api_respond(c, 503, "application/json",
+                           vms_buf_new("{\"error\":\"the recorder is building "
+                                       "other exports: retry in a few "
+                                       "seconds\"}",
+                                       strlen("{\"error\":\"the recorder is "
+                                              "building other exports: retry "
+                                              "in a few seconds\"}")),
+                           "Retry-After: 2");
+    }
     c->job = api_export_job_get(c->srv, path, rows, n, from, to, &started);
     free(rows);
     if (!c->job)

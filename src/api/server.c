@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api/internal.h"
+#include "common/config.h"
 #include "common/log.h"
 
 /* Bytes sent per write callback: small enough to keep one connection
@@ -387,6 +388,50 @@ static api_method_t api_method_of(struct lws *wsi)
     }
 }
 
+/* Returns 1 if the host part of a Host or Origin value ("host:port",
+ * "[v6]:port", or an origin "scheme://host:port") names this server: a
+ * loopback address or the configured listen address. Anything else is a
+ * page of another site (or a DNS rebinding) talking to the API. */
+static int api_host_allowed(const api_server_t *srv, const char *value)
+{
+    char host[256];
+    const char *start = strstr(value, "://");
+    const char *end;
+    size_t len;
+
+    start = start ? start + 3 : value;
+    if (*start == '[') {
+        start++;
+        end = strchr(start, ']');
+    } else {
+        end = strchr(start, ':');
+    }
+    if (!end)
+        end = start + strcspn(start, "/");
+    len = (size_t)(end - start);
+    if (len == 0 || len >= sizeof(host))
+        return 0;
+    memcpy(host, start, len);
+    host[len] = '\0';
+    return vms_config_host_is_loopback(host) || strcmp(host, srv->host) == 0;
+}
+
+/* Checks the Host header, and the Origin header when present: requests
+ * from pages of other sites are refused, so a web page open in a browser
+ * on this machine cannot drive the API. Returns 0 or -1. */
+int api_check_origin(const api_server_t *srv, struct lws *wsi)
+{
+    char value[256];
+
+    if (lws_hdr_copy(wsi, value, sizeof(value), WSI_TOKEN_HOST) > 0 &&
+        !api_host_allowed(srv, value))
+        return -1;
+    if (lws_hdr_copy(wsi, value, sizeof(value), WSI_TOKEN_ORIGIN) > 0 &&
+        !api_host_allowed(srv, value))
+        return -1;
+    return 0;
+}
+
 /* LWS_CALLBACK_HTTP: a request's headers arrived. */
 static int api_on_http(api_conn_t *c, struct lws *wsi, const char *uri)
 {
@@ -395,6 +440,11 @@ static int api_on_http(api_conn_t *c, struct lws *wsi, const char *uri)
     api_conn_reset(c);
     c->method = api_method_of(wsi);
     snprintf(c->path, sizeof(c->path), "%s", uri ? uri : "/");
+    if (api_check_origin(c->srv, wsi) < 0)
+        return api_respond_error(c, 403,
+                                 "request from another site refused: open "
+                                 "the page at http://127.0.0.1:%d/",
+                                 c->srv->cfg.port);
     if (c->method == API_POST || c->method == API_PUT ||
         c->method == API_PATCH) {
         if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
@@ -454,6 +504,8 @@ static int api_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         /* Refuse the upgrade before the handshake for an unknown path,
          * camera or stream, so the client sees an HTTP error. */
+        if (api_check_origin(lws_context_user(lws_get_context(wsi)), wsi) < 0)
+            return -1;
         return api_live_target(wsi, NULL, NULL, NULL);
     case LWS_CALLBACK_ESTABLISHED:
         return api_live_open(c, wsi);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 struct catalog {
@@ -193,6 +194,9 @@ int catalog_open(const char *path, catalog_t **out, char *err,
         goto fail;
     }
     sqlite3_busy_timeout(cat->db, 5000);
+    /* Camera passwords live here: readable by the daemon's user only.
+     * The WAL and shared-memory files take the database's mode. */
+    chmod(path, 0600);
     /* WAL lets API readers run beside the segment writer; synchronous =
      * FULL makes each committed row durable before the call returns. */
     rc = sqlite3_exec(cat->db,

@@ -355,10 +355,12 @@ void volume_set_update_full(volume_set_t *set)
             snprintf(path, sizeof(path), "%s", v->path);
             v->state = VOLUME_FULL;
             snprintf(v->error, sizeof(v->error),
-                     "volume %s is below its reserve of %lld bytes and "
-                     "retention found nothing more to delete (holds keep "
-                     "the rest)",
-                     path, (long long)v->reserve_bytes);
+                     "volume %s has %lld MiB free, less than its reserve of "
+                     "%lld MiB (volume_reserve_mb), and retention found no "
+                     "recording it may delete: lower volume_reserve_mb, "
+                     "free space or release holds",
+                     path, (long long)(v->free_bytes >> 20),
+                     (long long)(v->reserve_bytes >> 20));
         } else if (v->state == VOLUME_FULL &&
                    v->free_bytes >= v->reserve_bytes) {
             v->state = VOLUME_OK;

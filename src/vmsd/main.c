@@ -6,13 +6,16 @@
  * closed and indexed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libavutil/log.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "catalog/catalog.h"
@@ -66,6 +69,33 @@ static int vmsd_mkdirs(const char *dir)
     if (mkdir(path, 0750) < 0 && errno != EEXIST)
         return -errno;
     return 0;
+}
+
+/* Takes the data directory's lock so that a second vmsd with the same
+ * configuration stops before it touches the catalog or the volumes.
+ * Returns the lock's descriptor (kept open until exit) or -1. */
+static int vmsd_lock_data_dir(const char *data_dir)
+{
+    char path[VMS_CONFIG_PATH_MAX + 32];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/vmsd.lock", data_dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        vms_log(VMS_LOG_ERROR, "vmsd", "path=%s error=\"cannot open the "
+                "lock file: %s\"", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        vms_log(VMS_LOG_ERROR, "vmsd",
+                "data_dir=%s error=\"another vmsd already uses this data "
+                "directory: stop it first, or give this one its own "
+                "data_dir\"",
+                data_dir);
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* Parses the command line and loads the configuration; exits with
@@ -164,6 +194,9 @@ int main(int argc, char **argv)
 
     vmsd_load_config(argc, argv, &cfg);
     av_log_set_callback(vmsd_av_log);
+    /* The catalog holds camera passwords: nothing the daemon creates is
+     * readable by other users. */
+    umask(027);
 
     /* Block the stop signals in every thread; main waits for them. */
     sigemptyset(&signals);
@@ -180,6 +213,8 @@ int main(int argc, char **argv)
                 strerror(-rc));
         return 1;
     }
+    if (vmsd_lock_data_dir(cfg.data_dir) < 0)
+        return 1;
     snprintf(path, sizeof(path), "%s/catalog.db", cfg.data_dir);
     rc = catalog_open(path, &cat, err, sizeof(err));
     if (rc < 0) {

@@ -2,6 +2,7 @@
 unparseable URL, an unreachable host, a stream with no video, malformed
 API JSON, an unknown camera id."""
 
+import os
 import subprocess
 
 from vmstest import (VMSD, Daemon, FakeCamera, free_port, run, wait_for,
@@ -32,7 +33,7 @@ def test_bad_api_requests():
                 ("GET", "/api/v1/cameras/99", None, 404, "camera 99 not found"),
                 ("GET", "/api/v1/cameras/abc", None, 400, "invalid camera id"),
                 ("DELETE", "/api/v1/cameras/99", None, 404, "not found"),
-                ("GET", "/api/v1/cameras/99/recordings?from=1&to=2", None,
+                ("GET", "/api/v1/cameras/99/snapshot.jpg", None,
                  404, "not found"),
                 ("GET", "/api/v1/nothing", None, 404, "unknown API path"),
             ]
@@ -44,7 +45,11 @@ def test_bad_api_requests():
             cid = vmsd.add_camera("Spare", "rtsp://127.0.0.1:9/x")
             for query, words in [("from=abc&to=2", "invalid from"),
                                  ("to=2", "missing from"),
-                                 ("from=5&to=2", "to must be after from")]:
+                                 ("from=5&to=2", "to must be after from"),
+                                 ("from=-9223372036854775808"
+                                  "&to=9223372036854775807", "invalid from"),
+                                 ("from=0&to=9223372036854775807",
+                                  "invalid to")]:
                 status, _, reply = vmsd.request(
                     "GET", f"/api/v1/cameras/{cid}/recordings?{query}")
                 assert status == 400 and words in reply["error"], reply
@@ -54,6 +59,23 @@ def test_bad_api_requests():
             status, _, _ = vmsd.request(
                 "POST", "/api/v1/cameras", "x" * 70000)
             assert status == 413
+            status, _, reply = vmsd.request(
+                "GET", f"/api/v1/cameras/{cid}/playback.mp4"
+                       "?from=-9223372036854775808&to=9223372036854775807")
+            assert status == 400, reply
+
+            # Pages of other sites, and DNS rebinding, are refused.
+            for headers in [{"Origin": "http://evil.example"},
+                            {"Host": "evil.example"}]:
+                status, _, reply = vmsd.request(
+                    "POST", "/api/v1/cameras",
+                    {"name": "x", "main_url": "rtsp://h/a"}, headers=headers)
+                assert status == 403, (headers, status, reply)
+                assert "another site" in reply["error"]
+            status, _, _ = vmsd.request(
+                "GET", "/api/v1/cameras",
+                headers={"Origin": f"http://127.0.0.1:{vmsd.port}"})
+            assert status == 200
             assert vmsd.alive()
             status, _, cams = vmsd.request("GET", "/api/v1/cameras")
             assert status == 200 and len(cams) == 1
@@ -108,6 +130,23 @@ def test_unrecorded_audio_codec_skipped_once():
         assert "codec=pcm_alaw" in skipped[0], skipped
 
 
+def test_second_daemon_refused():
+    with workspace("second") as tmp:
+        vmsd = Daemon(tmp)
+        try:
+            result = subprocess.run([VMSD, "-c", vmsd.conf],
+                                    capture_output=True, text=True,
+                                    timeout=20)
+            assert result.returncode != 0, result
+            assert "another vmsd already uses this data directory" in \
+                result.stderr, result.stderr
+            assert vmsd.alive()
+            mode = os.stat(os.path.join(vmsd.data_dir, "catalog.db")).st_mode
+            assert mode & 0o077 == 0, f"catalog mode {oct(mode)}"
+        finally:
+            vmsd.stop()
+
+
 def test_daemon_rejects_bad_config():
     with workspace("bad-config") as tmp:
         conf = f"{tmp}/vms.conf"
@@ -133,4 +172,4 @@ def test_daemon_rejects_bad_config():
 if __name__ == "__main__":
     run([test_bad_api_requests, test_bad_cameras_keep_daemon_running,
          test_unrecorded_audio_codec_skipped_once,
-         test_daemon_rejects_bad_config])
+         test_second_daemon_refused, test_daemon_rejects_bad_config])
