@@ -35,6 +35,30 @@
 #define API_CLOCK_WARN_S 60
 /* Maximum length of a device address, with the terminating NUL. */
 #define API_ADDRESS_MAX 256
+/* Maximum number of scans and adoption probes running at once, each on
+ * its own thread. */
+#define API_ONVIF_MAX_RUNNING 16
+
+/* Scans and adoption probes running; event-loop thread only. */
+static int api_onvif_running;
+
+/* Counts a started worker, or responds 503 and returns -1 when too many
+ * run. */
+static int api_onvif_reserve(api_conn_t *c)
+{
+    if (api_onvif_running >= API_ONVIF_MAX_RUNNING) {
+        vms_log(VMS_LOG_WARN, "onvif",
+                "event=rejected reason=\"%d scans and adoptions running\"",
+                api_onvif_running);
+        api_respond_error(c, 503,
+                          "%d ONVIF scans and adoptions are running: retry "
+                          "when one has finished",
+                          api_onvif_running);
+        return -1;
+    }
+    api_onvif_running++;
+    return 0;
+}
 
 int api_onvif_host(const char *address, char *host, size_t len)
 {
@@ -306,6 +330,8 @@ static int api_scan_done(api_conn_t *c, void *arg)
     json_t *ifaces;
     int rc = 0;
 
+    api_onvif_running--;
+
     if (job->rc < 0) {
         vms_log(VMS_LOG_WARN, "onvif", "event=scan_failed error=\"%s\"",
                 job->err.msg);
@@ -464,7 +490,7 @@ static int api_scan(api_conn_t *c)
     }
     rc = api_scan_options(c, body, job);
     json_decref(body);
-    if (rc < 0) {
+    if (rc < 0 || api_onvif_reserve(c) < 0) {
         free(job);
         return 0;
     }
@@ -473,6 +499,7 @@ static int api_scan(api_conn_t *c)
             job->interface_count, job->address, job->duration_ms);
     rc = api_deferred_start(c, NULL, api_scan_work, api_scan_done, job);
     if (rc < 0) {
+        api_onvif_running--;
         free(job);
         return api_respond_error(c, 503,
                                  "cannot start the discovery worker: %s",
@@ -667,6 +694,7 @@ static int api_adopt_done(api_conn_t *c, void *arg)
     int64_t existing;
     int rc = 0;
 
+    api_onvif_running--;
     memset(&cam, 0, sizeof(cam));
     if (!c) {
         vms_log(VMS_LOG_WARN, "onvif",
@@ -838,10 +866,13 @@ int api_camera_adopt(api_conn_t *c)
                                err.msg);
         goto fail;
     }
+    if (api_onvif_reserve(c) < 0)
+        goto fail_responded;
     vms_log(VMS_LOG_INFO, "onvif", "address=%s event=adopt_start",
             job->address);
     rc = api_deferred_start(c, NULL, api_adopt_work, api_adopt_done, job);
     if (rc < 0) {
+        api_onvif_running--;
         rc = api_respond_error(c, 503, "cannot start the adoption worker: %s",
                                strerror(-rc));
         goto fail;

@@ -303,6 +303,39 @@ def check_adopt_errors(daemon, fault, silent, gate):
     assert status == 200, "daemon stopped serving after the errors"
 
 
+def check_adopt_limit(daemon, silent):
+    """At most 16 scans and adoptions run at once: 20 concurrent
+    adoptions of the silent device give 16 time-outs and 4 rejections."""
+    results = []
+    lock = threading.Lock()
+
+    def adopt():
+        status, reply, elapsed = timed(
+            daemon, "POST", "/api/v1/cameras/adopt",
+            {"address": silent.address, "username": USER,
+             "password": PASSWORD})
+        with lock:
+            results.append((status, reply, elapsed))
+
+    threads = [threading.Thread(target=adopt) for _ in range(20)]
+    with StatusProbe(daemon) as probe:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    statuses = sorted(status for status, _, _ in results)
+    assert statuses == [503] * 4 + [504] * 16, statuses
+    rejected = [reply for status, reply, _ in results if status == 503]
+    assert "retry" in rejected[0]["error"], rejected[0]
+    slowest = max(elapsed for _, _, elapsed in results)
+    assert slowest < SILENT_LIMIT_S, f"an adoption took {slowest:.1f} s"
+    assert not probe.failures, probe.failures
+    assert probe.slowest < 1.0, \
+        f"status took {probe.slowest:.2f} s during 16 probes"
+    print(f"20 concurrent adoptions: 16 x 504, 4 x 503, slowest "
+          f"{slowest:.2f} s; status slowest {probe.slowest:.3f} s")
+
+
 def check_adopted(daemon, camera, address, want_offset):
     """The camera row has what adoption learnt and the camera records."""
     row = daemon.camera_row(camera["id"])
@@ -606,6 +639,7 @@ def main():
 
             check_scan(daemon)
             check_adopt_errors(daemon, fault, silent, gate)
+            check_adopt_limit(daemon, silent)
             gate_cam, yard_cam = check_adopt(daemon, gate, yard)
             check_ptz(daemon, gate, gate_cam["id"])
             check_time(daemon, yard_cam["id"])
