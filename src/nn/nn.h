@@ -38,6 +38,7 @@ struct nn_options {
     int no_fusion;
     int no_simd;
     int no_winograd;            /* 3x3 convolutions by im2col only */
+    int no_avx512;              /* AVX2 depthwise kernels on AVX-512 CPUs */
     /* Reject any tensor or arena above this many bytes; 0: no limit. */
     size_t max_tensor_bytes;
 };

@@ -17,6 +17,16 @@
 #endif
 
 
+bool nn_cpu_has_avx512(void)
+{
+#ifdef NN_HAVE_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && nn_cpu_has_avx2();
+#else
+    return false;
+#endif
+}
+
 bool nn_cpu_has_avx2(void)
 {
 #ifdef NN_HAVE_X86
@@ -531,21 +541,24 @@ static void nn_dw_pixel_avx2(const struct nn_conv_args *a, const float *in,
                      : full   ? _mm256_loadu_ps(a->bias + c)
                               : _mm256_maskload_ps(a->bias + c, mask);
 
+        /* A sum per filter row keeps the FMA chains short. */
         for (int ky = ky0; ky < ky1; ky++) {
             const float *irow = in + (size_t)(iy0 + ky * a->dh) * a->w * C + c;
             const float *wrow = a->filter + (size_t)ky * a->kw * C + c;
+            __m256 sum = _mm256_setzero_ps();
 
             for (int kx = kx0; kx < kx1; kx++) {
                 const float *ip = irow + (size_t)(ix0 + kx * a->dw) * C;
                 const float *wp = wrow + (size_t)kx * C;
 
                 if (full)
-                    acc = _mm256_fmadd_ps(_mm256_loadu_ps(ip),
-                                          _mm256_loadu_ps(wp), acc);
+                    sum = _mm256_fmadd_ps(_mm256_loadu_ps(ip),
+                                          _mm256_loadu_ps(wp), sum);
                 else
-                    acc = _mm256_fmadd_ps(_mm256_maskload_ps(ip, mask),
-                                          _mm256_maskload_ps(wp, mask), acc);
+                    sum = _mm256_fmadd_ps(_mm256_maskload_ps(ip, mask),
+                                          _mm256_maskload_ps(wp, mask), sum);
             }
+            acc = _mm256_add_ps(acc, sum);
         }
         if (full)
             nn_dw_store8(o + c, r ? r + c : NULL, acc, a->act, alpha);
@@ -740,6 +753,226 @@ static void nn_dw_row_avx2(const struct nn_conv_args *a, const float *in,
         nn_dw_pixel_avx2(a, in, orow, rrow, oy, ox, alpha);
 }
 
+/*
+ * AVX-512 depthwise kernels: the AVX2 ones with 16 channels per vector,
+ * mask registers for the last channels and, at stride 1, 8 output pixels
+ * per step (32 vector registers hold their accumulators and inputs).
+ */
+#define NN_AVX512 "avx512f,avx2,fma"
+
+__attribute__((target(NN_AVX512)))
+static inline __m512 nn_act16(__m512 v, enum nn_act act, __m512 alpha)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 six = _mm512_set1_ps(6.0f);
+
+    switch (act) {
+    case NN_ACT_RELU:
+        return _mm512_max_ps(v, zero);
+    case NN_ACT_RELU6:
+        return _mm512_min_ps(_mm512_max_ps(v, zero), six);
+    case NN_ACT_LEAKY: {
+        __mmask16 neg = _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ);
+
+        return _mm512_mask_mul_ps(v, neg, v, alpha);
+    }
+    case NN_ACT_HARDSWISH: {
+        __m512 r = _mm512_add_ps(v, _mm512_set1_ps(3.0f));
+
+        r = _mm512_min_ps(_mm512_max_ps(r, zero), six);
+        return _mm512_mul_ps(_mm512_mul_ps(v, alpha), r);
+    }
+    default:
+        return v;
+    }
+}
+
+/* Residual (res may be NULL), activation but sigmoid, masked store. */
+__attribute__((target(NN_AVX512)))
+static inline void nn_dw_store16(float *o, const float *res, __m512 acc,
+                                 enum nn_act act, __m512 alpha,
+                                 __mmask16 mask)
+{
+    if (res)
+        acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(mask, res));
+    if (act != NN_ACT_SIGMOID)
+        acc = nn_act16(acc, act, alpha);
+    _mm512_mask_storeu_ps(o, mask, acc);
+}
+
+/* nn_dw_pixel_avx2 with 16 channels per vector. */
+__attribute__((target(NN_AVX512)))
+static void nn_dw_pixel_avx512(const struct nn_conv_args *a, const float *in,
+                               float *orow, const float *rrow, int oy,
+                               int ox, __m512 alpha)
+{
+    const int C = a->c;
+    int iy0 = oy * a->sh - a->pad_top, ix0 = ox * a->sw - a->pad_left;
+    int ky0 = 0, ky1 = a->kh, kx0 = 0, kx1 = a->kw;
+    float *o = orow + (size_t)ox * C;
+    const float *r = rrow ? rrow + (size_t)ox * C : NULL;
+
+    while (ky0 < ky1 && iy0 + ky0 * a->dh < 0)
+        ky0++;
+    while (ky1 > ky0 && iy0 + (ky1 - 1) * a->dh >= a->h)
+        ky1--;
+    while (kx0 < kx1 && ix0 + kx0 * a->dw < 0)
+        kx0++;
+    while (kx1 > kx0 && ix0 + (kx1 - 1) * a->dw >= a->w)
+        kx1--;
+    for (int c = 0; c < C; c += 16) {
+        __mmask16 mask = C - c >= 16 ? 0xffff
+                                     : (__mmask16)((1u << (C - c)) - 1);
+        /* A sum per filter row keeps the FMA chains short. */
+        __m512 acc = a->bias ? _mm512_maskz_loadu_ps(mask, a->bias + c)
+                             : _mm512_setzero_ps();
+
+        for (int ky = ky0; ky < ky1; ky++) {
+            const float *irow = in + (size_t)(iy0 + ky * a->dh) * a->w * C + c;
+            const float *wrow = a->filter + (size_t)ky * a->kw * C + c;
+            __m512 sum = _mm512_setzero_ps();
+
+            for (int kx = kx0; kx < kx1; kx++)
+                sum = _mm512_fmadd_ps(
+                    _mm512_maskz_loadu_ps(
+                        mask, irow + (size_t)(ix0 + kx * a->dw) * C),
+                    _mm512_maskz_loadu_ps(mask, wrow + (size_t)kx * C), sum);
+            acc = _mm512_add_ps(acc, sum);
+        }
+        nn_dw_store16(o + c, r ? r + c : NULL, acc, a->act, alpha, mask);
+    }
+    if (a->act == NN_ACT_SIGMOID)
+        nn_sigmoid_avx2(o, C);
+}
+
+/*
+ * Sixteen channels from c of PX adjacent output pixels from column ox,
+ * whose taps are all inside the input in x: nn_dw_quad8 with KW, SW and
+ * DW constant and 16-lane vectors.
+ */
+__attribute__((target(NN_AVX512), always_inline))
+static inline void nn_dw_group16(const struct nn_conv_args *a,
+                                 const float *irow0, float *o,
+                                 const float *r, int c, int ky0, int ky1,
+                                 __m512 alpha, const int KW, const int SW,
+                                 const int PX, __mmask16 mask)
+{
+    const size_t C = (size_t)a->c, row = (size_t)a->w * C * a->dh;
+    __m512 b = a->bias ? _mm512_maskz_loadu_ps(mask, a->bias + c)
+                       : _mm512_setzero_ps();
+    __m512 acc[8];
+    const float *irow = irow0 + (size_t)ky0 * row + c;
+    const float *wrow = a->filter + (size_t)ky0 * a->kw * C + c;
+
+    for (int q = 0; q < PX; q++)
+        acc[q] = b;
+    for (int ky = ky0; ky < ky1; ky++, irow += row, wrow += a->kw * C) {
+        __m512 x[7 * 2 + 5];
+        const int nx = (PX - 1) * SW + KW;
+
+        for (int j = 0; j < nx; j++)
+            x[j] = _mm512_maskz_loadu_ps(mask, irow + (size_t)j * C);
+        for (int kx = 0; kx < KW; kx++) {
+            __m512 w = _mm512_maskz_loadu_ps(mask, wrow + (size_t)kx * C);
+
+            for (int q = 0; q < PX; q++)
+                acc[q] = _mm512_fmadd_ps(x[q * SW + kx], w, acc[q]);
+        }
+    }
+    for (int q = 0; q < PX; q++)
+        nn_dw_store16(o + (size_t)q * C + c, r ? r + (size_t)q * C + c : NULL,
+                      acc[q], a->act, alpha, mask);
+}
+
+/* PX adjacent output pixels from column ox: nn_dw_group16 over channels. */
+__attribute__((target(NN_AVX512), always_inline))
+static inline void nn_dw_run_k(const struct nn_conv_args *a, const float *in,
+                               float *orow, const float *rrow, int oy,
+                               int ox, int ky0, int ky1, __m512 alpha,
+                               const int KW, const int SW, const int PX)
+{
+    const int C = a->c;
+    int iy0 = oy * a->sh - a->pad_top, ix0 = ox * SW - a->pad_left;
+    const float *irow0 = in + ((size_t)iy0 * a->w + (size_t)ix0) * C;
+    float *o = orow + (size_t)ox * C;
+    const float *r = rrow ? rrow + (size_t)ox * C : NULL;
+    int c = 0;
+
+    for (; c + 16 <= C; c += 16)
+        nn_dw_group16(a, irow0, o, r, c, ky0, ky1, alpha, KW, SW, PX,
+                      0xffff);
+    if (c < C)
+        nn_dw_group16(a, irow0, o, r, c, ky0, ky1, alpha, KW, SW, PX,
+                      (__mmask16)((1u << (C - c)) - 1));
+    if (a->act == NN_ACT_SIGMOID)
+        nn_sigmoid_avx2(o, PX * C);
+}
+
+#define NN_DW_RUN512(name, KW, SW, PX)                                      \
+    __attribute__((target(NN_AVX512))) static void name(                    \
+        const struct nn_conv_args *a, const float *in, float *orow,         \
+        const float *rrow, int oy, int ox, int ky0, int ky1, __m512 alpha)  \
+    {                                                                       \
+        nn_dw_run_k(a, in, orow, rrow, oy, ox, ky0, ky1, alpha, KW, SW,     \
+                    PX);                                                    \
+    }
+
+NN_DW_RUN512(nn_dw_run_3x1, 3, 1, 8)
+NN_DW_RUN512(nn_dw_run_5x1, 5, 1, 8)
+NN_DW_RUN512(nn_dw_run4_3x1, 3, 1, 4)
+NN_DW_RUN512(nn_dw_run4_5x1, 5, 1, 4)
+NN_DW_RUN512(nn_dw_run_3x2, 3, 2, 4)
+NN_DW_RUN512(nn_dw_run_5x2, 5, 2, 4)
+
+/* Whether the AVX-512 row kernel handles a (3x3 or 5x5, no dilation). */
+static bool nn_dw_avx512_ok(const struct nn_conv_args *a)
+{
+    return a->avx512 && a->oc == a->c && a->dw == 1 && a->sw <= 2 &&
+           (a->kw == 3 || a->kw == 5);
+}
+
+/* nn_dw_row_avx2 with the AVX-512 kernels; needs nn_dw_avx512_ok(a). */
+__attribute__((target(NN_AVX512)))
+static void nn_dw_row_avx512(const struct nn_conv_args *a, const float *in,
+                             float *orow, const float *rrow, int oy)
+{
+    const __m512 alpha = _mm512_set1_ps(a->alpha);
+    int ox_lo = (a->pad_left + a->sw - 1) / a->sw;
+    int last = a->w - 1 - (a->kw - 1) + a->pad_left;
+    int ox_hi = last < 0 ? 0 : last / a->sw + 1;
+    int iy0 = oy * a->sh - a->pad_top;
+    int ky0 = 0, ky1 = a->kh, ox = 0;
+    int px = a->sw == 1 ? 8 : 4;
+    void (*run)(const struct nn_conv_args *, const float *, float *,
+                const float *, int, int, int, int, __m512);
+    void (*run4)(const struct nn_conv_args *, const float *, float *,
+                 const float *, int, int, int, int, __m512);
+
+    if (a->sw == 1) {
+        run = a->kw == 3 ? nn_dw_run_3x1 : nn_dw_run_5x1;
+        run4 = a->kw == 3 ? nn_dw_run4_3x1 : nn_dw_run4_5x1;
+    } else {
+        run = a->kw == 3 ? nn_dw_run_3x2 : nn_dw_run_5x2;
+        run4 = run;
+    }
+    if (ox_hi > a->ow)
+        ox_hi = a->ow;
+    if (ox_lo > ox_hi)
+        ox_lo = ox_hi;
+    while (ky0 < ky1 && iy0 + ky0 * a->dh < 0)
+        ky0++;
+    while (ky1 > ky0 && iy0 + (ky1 - 1) * a->dh >= a->h)
+        ky1--;
+    for (; ox < ox_lo; ox++)
+        nn_dw_pixel_avx512(a, in, orow, rrow, oy, ox, alpha);
+    for (; ox + px <= ox_hi; ox += px)
+        run(a, in, orow, rrow, oy, ox, ky0, ky1, alpha);
+    for (; ox + 4 <= ox_hi; ox += 4)
+        run4(a, in, orow, rrow, oy, ox, ky0, ky1, alpha);
+    for (; ox < a->ow; ox++)
+        nn_dw_pixel_avx512(a, in, orow, rrow, oy, ox, alpha);
+}
+
 /* AVX2/FMA depthwise rows [begin, end) of one image. */
 __attribute__((target("avx2,fma")))
 static void nn_dw_rows_avx2(void *ctx, size_t begin, size_t end)
@@ -750,10 +983,18 @@ static void nn_dw_rows_avx2(void *ctx, size_t begin, size_t end)
     size_t row = (size_t)a->ow * a->oc;
     size_t img = (size_t)d->batch * a->oh * row;
 
-    for (size_t oy = begin; oy < end; oy++)
-        nn_dw_row_avx2(a, in, a->out + img + oy * row,
-                       a->residual ? a->residual + img + oy * row : NULL,
-                       (int)oy);
+    bool avx512 = nn_dw_avx512_ok(a);
+
+    for (size_t oy = begin; oy < end; oy++) {
+        float *orow = a->out + img + oy * row;
+        const float *rrow = a->residual ? a->residual + img + oy * row
+                                        : NULL;
+
+        if (avx512)
+            nn_dw_row_avx512(a, in, orow, rrow, (int)oy);
+        else
+            nn_dw_row_avx2(a, in, orow, rrow, (int)oy);
+    }
 }
 
 /*
@@ -980,6 +1221,10 @@ static void nn_dwpw_blocks(void *ctx, size_t begin, size_t end)
                                              : NULL;
 
 #ifdef NN_HAVE_X86
+            if (nn_dw_avx512_ok(dw)) {
+                nn_dw_row_avx512(dw, in, orow, rrow, oy);
+                continue;
+            }
             if (dw->simd && dw->oc == dw->c) {
                 nn_dw_row_avx2(dw, in, orow, rrow, oy);
                 continue;

@@ -131,6 +131,7 @@ struct nn_model {
     struct nn_pool *pool;
     int threads;
     bool simd;                  /* AVX2 and FMA usable */
+    bool avx512;                /* AVX-512F usable too */
     bool profiling;
     double flops;
 };
@@ -171,6 +172,7 @@ struct nn_conv_args {
     enum nn_act act;
     float alpha;
     bool simd;                  /* AVX2/FMA kernels allowed */
+    bool avx512;                /* AVX-512 depthwise kernels allowed */
     float *scratch;             /* nn_conv2d_scratch() bytes per thread */
 };
 
@@ -196,6 +198,7 @@ void nn_apply_act(float *x, size_t count, int channels, const float *bias,
                   const float *residual, enum nn_act act, float alpha,
                   bool simd);
 bool nn_cpu_has_avx2(void);
+bool nn_cpu_has_avx512(void);
 /* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (nn_winograd.c). */
 bool nn_winograd_ok(const struct nn_conv_args *a);
 float *nn_winograd_filter(const struct nn_conv_args *a);

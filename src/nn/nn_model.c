@@ -900,6 +900,7 @@ static int nn_model_build(struct nn_model *m, json_t *root,
     if (rc < 0)
         return rc;
     m->simd = !m->opt.no_simd && nn_cpu_has_avx2();
+    m->avx512 = m->simd && !m->opt.no_avx512 && nn_cpu_has_avx512();
     rc = nn_pool_new(m->threads, &m->pool);
     if (rc < 0)
         return rc;

@@ -131,6 +131,7 @@ int nn_conv_args_fill(struct nn_model *m, struct nn_node *n,
     a->act = n->a.act;
     a->alpha = n->a.alpha;
     a->simd = m->simd;
+    a->avx512 = m->avx512;
     if (nn_conv_out(a->h, a->kh, a->sh, a->dh, n->a.padding,
                     n->a.explicit_pad[2], n->a.explicit_pad[3], &a->oh,
                     &a->pad_top) < 0 ||

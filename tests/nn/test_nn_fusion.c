@@ -8,7 +8,7 @@
  * convolution built in memory.  The reference is the same graph planned
  * without fusion and run with the portable kernels on one thread, which
  * the op test checks against TensorFlow.js.  Every other combination of
- * fusion, AVX2 and 1 or 2 threads must match it.
+ * fusion, AVX2, AVX-512 and 1 or 2 threads must match it.
  *
  * usage: test_nn_fusion
  */
@@ -329,8 +329,9 @@ static void fusion_check(const struct fusion_case *fc)
     struct nn_options ref_opt = {.threads = 1, .skip_hash_check = 1,
                                  .no_fusion = 1, .no_simd = 1};
     struct {
-        int threads, no_simd, no_fusion;
-    } variants[] = {{1, 1, 0}, {1, 0, 0}, {2, 0, 0}, {2, 1, 0}, {2, 0, 1}};
+        int threads, no_simd, no_fusion, no_avx512;
+    } variants[] = {{1, 1, 0, 0}, {1, 0, 0, 0}, {2, 0, 0, 0}, {2, 1, 0, 0},
+                    {2, 0, 1, 0}, {1, 0, 0, 1}, {2, 0, 1, 1}};
     float *ref;
     int64_t ref_count;
     int fused, muls;
@@ -346,7 +347,8 @@ static void fusion_check(const struct fusion_case *fc)
         struct nn_options opt = {.threads = variants[v].threads,
                                  .skip_hash_check = 1,
                                  .no_simd = variants[v].no_simd,
-                                 .no_fusion = variants[v].no_fusion};
+                                 .no_fusion = variants[v].no_fusion,
+                                 .no_avx512 = variants[v].no_avx512};
         float *got;
         int64_t count;
         long bad = 0;
@@ -383,9 +385,10 @@ static void fusion_check(const struct fusion_case *fc)
             }
         }
         if (bad) {
-            fprintf(stderr, "FAIL %s (threads %d, simd %s, fusion %s): %ld "
-                    "values differ\n", fc->name, opt.threads,
-                    opt.no_simd ? "off" : "on",
+            fprintf(stderr, "FAIL %s (threads %d, simd %s, avx512 %s, "
+                    "fusion %s): %ld values differ\n", fc->name,
+                    opt.threads, opt.no_simd ? "off" : "on",
+                    opt.no_avx512 ? "off" : "on",
                     opt.no_fusion ? "off" : "on", bad);
             fusion_fails++;
         }

@@ -2,9 +2,10 @@
  * Checks every op against TensorFlow.js: each fixture case (written by
  * scripts/nn-reference/ops.mjs) becomes a one-op graph model whose
  * non-constant inputs are Placeholders, run through the normal loader,
- * planner and kernels.  Each case runs three times: portable kernels
+ * planner and kernels.  Each case runs four times: portable kernels
  * without Winograd on one thread, portable kernels with Winograd on one
- * thread, and AVX2 kernels with Winograd on two threads.
+ * thread, SIMD kernels (AVX-512 depthwise where the CPU has it) with
+ * Winograd on two threads, and AVX2 kernels with Winograd on one thread.
  *
  * usage: test_nn_ops FIXTURES.json
  */
@@ -199,7 +200,8 @@ static long check_output(const char *name, int k, struct nn_tensor_info *t,
     return bad;
 }
 
-static void run_case(json_t *c, int threads, int no_simd, int no_winograd)
+static void run_case(json_t *c, int threads, int no_simd, int no_winograd,
+                     int no_avx512)
 {
     const char *name = json_string_value(json_object_get(c, "name"));
     unsigned char *weights = NULL;
@@ -207,7 +209,8 @@ static void run_case(json_t *c, int threads, int no_simd, int no_winograd)
     char *text = build_model(c, &weights, &wlen);
     struct nn_options opt = {.threads = threads, .skip_hash_check = 1,
                              .no_simd = no_simd,
-                             .no_winograd = no_winograd};
+                             .no_winograd = no_winograd,
+                             .no_avx512 = no_avx512};
     char err[1024];
     nn_model *m;
     json_t *inputs = json_object_get(c, "inputs");
@@ -243,8 +246,9 @@ static void run_case(json_t *c, int threads, int no_simd, int no_winograd)
         bad += check_output(name, k, &t, json_array_get(outs, (size_t)k));
     }
     if (bad) {
-        fprintf(stderr, "FAIL %s (threads %d, simd %s, winograd %s): %ld "
-                "values differ\n", name, threads, no_simd ? "off" : "on",
+        fprintf(stderr, "FAIL %s (threads %d, simd %s, avx512 %s, "
+                "winograd %s): %ld values differ\n", name, threads,
+                no_simd ? "off" : "on", no_avx512 ? "off" : "on",
                 no_winograd ? "off" : "on", bad);
         fails++;
     }
@@ -272,14 +276,15 @@ int main(int argc, char **argv)
     }
     cases = json_object_get(root, "cases");
     json_array_foreach(cases, i, c) {
-        run_case(c, 1, 1, 1);
-        run_case(c, 1, 1, 0);
-        run_case(c, 2, 0, 0);
+        run_case(c, 1, 1, 1, 0);
+        run_case(c, 1, 1, 0, 0);
+        run_case(c, 2, 0, 0, 0);
+        run_case(c, 1, 0, 0, 1);
     }
     printf("%zu op cases, worst error %.3g of the tensor maximum "
            "(bound %.0e + %.0e * max|ref|)\n", json_array_size(cases),
            worst_rel, OPS_ATOL, OPS_RTOL);
-    printf("%zu passed, %d failed\n", 3 * json_array_size(cases) - fails,
+    printf("%zu passed, %d failed\n", 4 * json_array_size(cases) - fails,
            fails);
     json_decref(root);
     return fails ? 1 : 0;
