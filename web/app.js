@@ -67,6 +67,9 @@ const LIVE_STALL_MS = 5000;
 // beyond twice the target.
 const LIVE_TARGET_S = 0.3;
 const LIVE_SEEK_S = 2;
+// Native HLS attempts, and the wait between them.
+const HLS_ATTEMPTS = 4;
+const HLS_RETRY_MS = 4000;
 // Quiet time that ends the first burst of fragments.
 const LIVE_START_MS = 150;
 const SNAPSHOT_INTERVAL_MS = 1000;
@@ -111,6 +114,7 @@ class MseSink {
     this.sourceBuffer = null;
     this.mime = null;
     this.generation = null;
+    this.failed = false;
     this.started = false;
     this.startTimer = null;
     this.lastDataAt = Date.now();
@@ -125,9 +129,12 @@ class MseSink {
   // false when the stream needs a new sink (a new codec or generation).
   describe(info) {
     this.lastDataAt = Date.now();
+    if (this.failed) return true;
     if (!mseSupports(info.mime)) {
+      // onFail moves to another plan; no restart of this one.
+      this.failed = true;
       this.onFail('this browser cannot play ' + info.mime);
-      return false;
+      return true;
     }
     if (this.sourceBuffer) {
       return info.mime === this.mime && info.generation === this.generation;
@@ -145,6 +152,7 @@ class MseSink {
   }
 
   append(bytes) {
+    if (this.failed) return;
     this.lastDataAt = Date.now();
     this.queue.push(bytes);
     this.pump();
@@ -183,6 +191,7 @@ class MseSink {
     try {
       sb.appendBuffer(this.queue.shift());
     } catch (err) {
+      this.failed = true;
       this.onFail('cannot play: ' + err.message);
     }
   }
@@ -308,7 +317,23 @@ class LivePlayer {
     }, 1000));
   }
 
+  // Native HLS. A new HLS window starts with one segment, which some
+  // players reject (Chromium 156 fails with DEMUXER_ERROR_COULD_NOT_PARSE
+  // until the playlist is longer), so an error is retried a few times
+  // before the next plan.
   startHls(stream) {
+    this.video.onerror = () => {
+      const error = this.video.error;
+      this.video.onerror = null;
+      this.hlsFailures = (this.hlsFailures || 0) + 1;
+      const reason = 'HLS failed: ' +
+        (error ? error.message || 'code ' + error.code : 'unknown error');
+      if (this.hlsFailures < HLS_ATTEMPTS) {
+        this.restartLater(reason + '; retrying', HLS_RETRY_MS);
+      } else {
+        this.fallBack(reason);
+      }
+    };
     this.video.src = '/api/v1/cameras/' + this.camera.id +
       '/hls/index.m3u8?stream=' + stream;
     this.video.play().catch(() => {});
@@ -329,6 +354,7 @@ class LivePlayer {
   }
 
   stopMedia() {
+    this.video.onerror = null;
     for (const timer of this.timers) {
       clearTimeout(timer);
       clearInterval(timer);
