@@ -2,13 +2,18 @@
 // plays the daemon's LL-HLS playlist with a small loader on Media Source
 // Extensions (bench/live/players.mjs): blocking playlist reloads, parts,
 // and recovery after the test takes the browser offline for 4 s. The
-// multiplexed WebSocket plays in the same page.
+// multiplexed WebSocket plays in the same page. The operator page falls
+// back to the sub stream, then to snapshots, when the browser rejects a
+// stream's codec.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { playHls, playMux, preparePage } from '../../bench/live/players.mjs';
-import { sleep, waitFor, withWorkspace } from './vmstest.mjs';
+import path from 'node:path';
+
+import { FAKE_CAMERA, FOOTAGE, FOOTAGE_ONE_SECOND_GOP, FakeCamera, sleep,
+         waitFor, withWorkspace } from './vmstest.mjs';
 
 function playerState() {
   const video = document.getElementById('video');
@@ -115,5 +120,113 @@ test('multiplexed WebSocket plays in MSE', { timeout: 120000 },
                    'after its first sample; playback latency p50 ' +
                    `${median(now.playback)} ms`);
       assert.deepEqual(browser.pageErrors, [], 'uncaught errors in the page');
+    });
+  });
+
+// Rejects, in the page, every MIME type that contains reject (all of
+// them when reject is empty), as a browser without that codec would.
+// With noHls, the page also reports no native HLS.
+function rejectCodec({ reject, noHls }) {
+  const supported = MediaSource.isTypeSupported.bind(MediaSource);
+  MediaSource.isTypeSupported = (mime) =>
+    (reject !== '' && !mime.includes(reject)) && supported(mime);
+  if (noHls) {
+    const canPlay = HTMLMediaElement.prototype.canPlayType;
+    HTMLMediaElement.prototype.canPlayType = function (type) {
+      return type.includes('mpegurl') ? '' : canPlay.call(this, type);
+    };
+  }
+}
+
+test('operator page falls back: sub stream, HLS, snapshots',
+  { timeout: 150000 }, async (t) => {
+    await withWorkspace('fallback', async (ws) => {
+      // Main: H.264 with AAC; sub: H.264 alone, so rejecting "mp4a"
+      // rejects the main stream only.
+      const camera = new FakeCamera('camera', [
+        FAKE_CAMERA, '--file', FOOTAGE, '--port', '0', '--sub-mount', '/sub',
+        '--sub-file', FOOTAGE_ONE_SECOND_GOP], path.join(ws.dir,
+                                                         'camera.log'));
+      try {
+        const match = await waitFor(
+          () => /ready (rtsp:\/\/\S+)/.exec(camera.stdoutText), 10000,
+          'the test camera to listen');
+        const daemon = await ws.daemon();
+        const { status, body } = await daemon.request(
+          'POST', '/api/v1/cameras', {
+            name: 'Gate', main_url: match[1],
+            sub_url: match[1].replace('/main', '/sub'),
+          });
+        assert.equal(status, 201, JSON.stringify(body));
+        await waitFor(async () => {
+          const cam = (await daemon.request('GET',
+                                            `/api/v1/cameras/${body.id}`)).body;
+          return cam.streams.main.mime && cam.streams.sub &&
+            cam.streams.sub.mime;
+        }, 30000, 'both streams to report their MIME types');
+
+        const browser = await ws.browser();
+        const page = browser.page;
+        await page.addInitScript(rejectCodec, { reject: 'mp4a' });
+        await page.goto(daemon.origin + '/');
+        const start = await waitFor(() => page.evaluate(
+          () => document.getElementById('video').currentTime > 0 &&
+            document.getElementById('video').currentTime), 20000,
+        'the sub stream to play');
+        await waitFor(() => page.evaluate(
+          (from) => document.getElementById('video').currentTime >= from + 2,
+          start), 20000, 'the sub stream to advance 2 s');
+        assert.ok(browser.webSockets.some((url) => url.endsWith(
+          `/api/v1/cameras/${body.id}/live?stream=sub`)),
+                  browser.webSockets.join(' '));
+        assert.ok(!browser.webSockets.some((url) => url.includes(
+          'stream=main')), browser.webSockets.join(' '));
+        t.diagnostic('without the main stream\'s codec the page plays ' +
+                     'the sub stream');
+
+        // Without MSE, Chromium 156 plays native HLS (the page retries
+        // while the new HLS window has a single segment).
+        const hls = await browser.context.newPage();
+        await hls.addInitScript(rejectCodec, { reject: '' });
+        await hls.goto(daemon.origin + '/');
+        if (await hls.evaluate(() => document.createElement('video')
+          .canPlayType('application/vnd.apple.mpegurl') !== '')) {
+          const hlsStart = Date.now();
+          await waitFor(() => hls.evaluate(
+            () => document.getElementById('video').currentTime > 2 &&
+              document.getElementById('video-state').textContent ===
+                'live (HLS)'), 60000, 'native HLS to play 2 s');
+          t.diagnostic('without MSE the page plays native HLS after ' +
+                       `${Date.now() - hlsStart} ms`);
+        } else {
+          t.diagnostic('this Chromium has no native HLS: not tested');
+        }
+        await hls.close();
+
+        // Without any codec and without native HLS, snapshots.
+        const second = await browser.context.newPage();
+        await second.addInitScript(rejectCodec, { reject: '', noHls: true });
+        await second.goto(daemon.origin + '/');
+        const first = await waitFor(() => second.evaluate(() => {
+          const img = document.getElementById('snapshot');
+          return !img.hidden && img.complete && img.naturalWidth > 0 &&
+            img.src;
+        }), 20000, 'a snapshot to show');
+        await sleep(2500);
+        const later = await second.evaluate(() => ({
+          src: document.getElementById('snapshot').src,
+          width: document.getElementById('snapshot').naturalWidth,
+          status: document.getElementById('video-state').textContent,
+          videoHidden: document.getElementById('video').hidden,
+        }));
+        assert.notEqual(later.src, first, 'the snapshot was not refreshed');
+        assert.ok(later.width > 0);
+        assert.equal(later.status, 'snapshots every second');
+        assert.equal(later.videoHidden, true);
+        assert.deepEqual(browser.pageErrors, [],
+                         'uncaught errors in the page');
+      } finally {
+        await camera.stop();
+      }
     });
   });
