@@ -90,7 +90,7 @@ export function playHls(options) {
     sourceBuffer.appendBuffer(appendQueue.shift());
   };
   // Set for a playlist without parts. Playback then trails the newest
-  // segment by its duration, without seeking, as a plain HLS player that
+  // segment's end by about its duration, as a plain HLS player that
   // never stalls must.
   let plain = false;
   let segmentS = 0;
@@ -191,7 +191,10 @@ export function playHls(options) {
         sourceBuffer.buffered.start(sourceBuffer.buffered.length - 1),
         end - target);
     }
-    video.playbackRate = lag > 2 * target ? 1.15 : 1.0;
+    // Just after a plain segment arrives, the lag is up to one segment
+    // plus what is left of the previous one.
+    video.playbackRate = lag > (plain ? target + 0.3 : 2 * target) ?
+      1.15 : 1.0;
     if (wallAtZero !== null && !video.paused) {
       player.playback.push({
         buffer: end - video.currentTime,

@@ -188,6 +188,7 @@ def run_bench(args):
         cam = FakeCamera(tmp)
         vmsd = Daemon(tmp)
         viewers = []
+        client = None
         ffmpeg = None
         httpd = None
         try:
@@ -197,15 +198,26 @@ def run_bench(args):
                 vmsd.wait_state(cid, "streaming", 30)
             published_before = {cid: vmsd.stream(cid)["fragments"]
                                 for cid in ids}
-            for i in range(args.viewers):
-                viewer = Viewer(vmsd.port, ids[i % len(ids)])
-                viewer.start()
-                viewers.append(viewer)
+            paths = [f"/api/v1/cameras/{ids[i % len(ids)]}/live?stream=main"
+                     for i in range(args.viewers)]
+            if args.client == "c":
+                exe = os.path.join(tmp, "viewers")
+                subprocess.run(["cc", "-O2", "-Wall", "-Werror", "-o", exe,
+                                os.path.join(HERE, "viewers.c")], check=True)
+                client = subprocess.Popen(
+                    [exe, str(vmsd.port), "86400", *paths],
+                    stdout=subprocess.PIPE, text=True)
+            else:
+                for i in range(args.viewers):
+                    viewer = Viewer(vmsd.port, ids[i % len(ids)])
+                    viewer.start()
+                    viewers.append(viewer)
             time.sleep(5)
 
             pid = vmsd.proc.pid
             cpu0 = cpu_seconds(pid)
-            clients0 = cpu_seconds(os.getpid())
+            client_pid = client.pid if client else os.getpid()
+            clients0 = cpu_seconds(client_pid)
             t0 = time.monotonic()
             rss = []
             while time.monotonic() - t0 < args.seconds:
@@ -213,7 +225,7 @@ def run_bench(args):
                 rss.append(memory(pid)["VmRSS"])
             elapsed = time.monotonic() - t0
             cpu = (cpu_seconds(pid) - cpu0) / elapsed
-            clients_cpu = (cpu_seconds(os.getpid()) - clients0) / elapsed
+            clients_cpu = (cpu_seconds(client_pid) - clients0) / elapsed
             mem = memory(pid)
 
             totals = {"fragments_sent": 0, "fragments_skipped": 0,
@@ -237,8 +249,6 @@ def run_bench(args):
             result["delivery"] = {
                 **totals,
                 "fragments_published_per_camera": published // len(ids),
-                "client_fragments": sum(v.fragments for v in viewers),
-                "client_errors": [str(v.error) for v in viewers if v.error],
                 "delivery_p50_us_median": sorted(
                     s["delivery_p50_us"] for s in per_camera)[
                         len(per_camera) // 2],
@@ -296,7 +306,25 @@ def run_bench(args):
                     "cpu_count": os.cpu_count(),
                     "loadavg": os.getloadavg(),
                 }
+            # What the viewers received against what the daemon sent,
+            # both counted now, at the end.
+            sent = sum(stream_stats(vmsd, cid)["fragments_sent"]
+                       for cid in ids)
+            if client:
+                client.terminate()
+                received = json.loads(client.communicate(timeout=30)[0])
+                client = None
+            else:
+                received = {
+                    "fragments": sum(v.fragments for v in viewers),
+                    "failed": sum(1 for v in viewers if v.error)}
+            result["end"] = {"fragments_sent": sent,
+                             "fragments_received": received["fragments"],
+                             "viewers_failed": received["failed"]}
         finally:
+            if client:
+                client.kill()
+                client.wait()
             for viewer in viewers:
                 viewer.stop()
             if httpd:
@@ -317,6 +345,9 @@ def main():
                         help="WebSocket viewers, spread over the cameras")
     parser.add_argument("--seconds", type=int, default=60,
                         help="length of the measurement, in seconds")
+    parser.add_argument("--client", choices=("c", "python"), default="c",
+                        help="viewer client: bench/live/viewers.c (one "
+                             "epoll loop) or Python threads")
     parser.add_argument("--browser-seconds", type=int, default=20,
                         help="seconds Chromium measures each player "
                              "(0 skips the browser)")
