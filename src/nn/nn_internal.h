@@ -80,6 +80,8 @@ struct nn_attrs {
     float alpha;                /* LeakyRelu slope, hard-swish scale */
     bool align_corners, half_pixel_centers;
     bool keep_dims;
+    /* MaxPool with stride 1 fused with x * Cast(Equal(x, pool)). */
+    bool keep_max;
     int begin_mask, end_mask, shrink_mask, new_axis_mask, ellipsis_mask;
     int batch_dims;
     enum nn_dtype dst_type;     /* Cast target, Placeholder dtype */

@@ -811,6 +811,32 @@ struct nn_pool_ctx {
     size_t rows;                /* parallel items, for the scratch slot */
 };
 
+/*
+ * Epilogue of a MaxPool fused with x * Cast(Equal(x, pool)): row x times
+ * 1 where it equals the pooled row o, else times 0, as the three ops
+ * compute it (so an infinity that is not the maximum becomes NaN).
+ */
+static void nn_keep_max_row(float *restrict o, const float *restrict x,
+                            size_t count)
+{
+    /* GCC 12 does not vectorise the float compare, so use vector types. */
+    typedef float v4f __attribute__((vector_size(16)));
+    typedef int32_t v4i __attribute__((vector_size(16)));
+    const v4f one = {1.0f, 1.0f, 1.0f, 1.0f};
+    size_t i = 0;
+
+    for (; i + 4 <= count; i += 4) {
+        v4f xv, ov;
+
+        memcpy(&xv, x + i, sizeof(xv));
+        memcpy(&ov, o + i, sizeof(ov));
+        ov = xv * (v4f)((xv == ov) & (v4i)one);
+        memcpy(o + i, &ov, sizeof(ov));
+    }
+    for (; i < count; i++)
+        o[i] = x[i] * (x[i] == o[i] ? 1.0f : 0.0f);
+}
+
 static void nn_maxpool_rows(void *ctx, size_t begin, size_t end)
 {
     struct nn_pool_ctx *p = ctx;
@@ -850,6 +876,10 @@ static void nn_maxpool_rows(void *ctx, size_t begin, size_t end)
                 }
             }
         }
+        if (n->a.keep_max)
+            nn_keep_max_row(out + ((size_t)b * OH + oy) * OW * C,
+                            in + ((size_t)b * H + oy) * W * C,
+                            (size_t)OW * C);
     }
 }
 
@@ -888,10 +918,36 @@ static void nn_maxpool_sep_rows(void *ctx, size_t begin, size_t end)
             for (size_t i = 0; i < (size_t)W * C; i++)
                 colmax[i] = row[i] > colmax[i] ? row[i] : colmax[i];
         }
+        /*
+         * Columns whose window lies inside the row: one flat pass per
+         * filter column over all of them.
+         */
+        int ox_a = p->pl < OW ? p->pl : OW;
+        int ox_b = W - kw + 1 + p->pl < OW ? W - kw + 1 + p->pl : OW;
+
+        if (ox_b > ox_a) {
+            float *restrict dst = o + (size_t)ox_a * C;
+            const float *src = colmax + (size_t)(ox_a - p->pl) * C;
+            size_t len = (size_t)(ox_b - ox_a) * C;
+
+            memcpy(dst, src, len * sizeof(float));
+            for (int kx = 1; kx < kw; kx++) {
+                const float *restrict s2 = src + (size_t)kx * C;
+
+                for (size_t i = 0; i < len; i++)
+                    dst[i] = s2[i] > dst[i] ? s2[i] : dst[i];
+            }
+        } else {
+            ox_a = ox_b = 0;
+        }
         for (int ox = 0; ox < OW; ox++) {
             int x0 = ox - p->pl, x1 = x0 + kw;
             float *restrict dst = o + (size_t)ox * C;
 
+            if (ox == ox_a && ox_b > ox_a) {
+                ox = ox_b - 1;
+                continue;
+            }
             x0 = x0 < 0 ? 0 : x0;
             x1 = x1 > W ? W : x1;
             memcpy(dst, colmax + (size_t)x0 * C, (size_t)C * sizeof(float));
@@ -902,6 +958,9 @@ static void nn_maxpool_sep_rows(void *ctx, size_t begin, size_t end)
                     dst[c] = src[c] > dst[c] ? src[c] : dst[c];
             }
         }
+        if (n->a.keep_max)
+            nn_keep_max_row(o, in + ((size_t)b * H + oy) * W * C,
+                            (size_t)OW * C);
     }
 }
 

@@ -962,6 +962,73 @@ static int nn_fuse_concat_relu(struct nn_model *m)
     return 0;
 }
 
+/* The only live reader of tensor t if it has operation op, else NULL. */
+static struct nn_node *nn_sole_reader_op(struct nn_model *m,
+                                         const int *readers, int t,
+                                         enum nn_op op)
+{
+    struct nn_node *r = nn_sole_reader(m, readers, t);
+
+    return r && r->op == op ? r : NULL;
+}
+
+/*
+ * Fuse the peak test of CenterNet-style heads, Mul(x, Cast(Equal(x,
+ * MaxPool(x)))) with a stride-1 MaxPool whose output has x's shape, into
+ * the MaxPool: four passes over the map become one.
+ */
+static int nn_fuse_keep_max(struct nn_model *m)
+{
+    int *readers = calloc((size_t)m->n_tensors + 1, sizeof(int));
+
+    if (!readers)
+        return -ENOMEM;
+    nn_count_readers(m, readers);
+    for (int k = 0; k < m->n_order; k++) {
+        struct nn_node *mp = &m->nodes[m->order[k]];
+
+        if (mp->dead || mp->folded || mp->op != NN_OP_MAXPOOL ||
+            mp->a.keep_max)
+            continue;
+        int x = mp->in[0], pooled = mp->out[0];
+        const struct nn_tensor *xt = &m->tensors[x];
+        const struct nn_tensor *pt = &m->tensors[pooled];
+
+        if (xt->ndim != 4 || pt->ndim != 4 ||
+            memcmp(xt->dims, pt->dims, sizeof(xt->dims)) != 0)
+            continue;
+        struct nn_node *eq = nn_sole_reader_op(m, readers, pooled,
+                                               NN_OP_EQUAL);
+
+        if (!eq || eq->n_in != 2 ||
+            !((eq->in[0] == x && eq->in[1] == pooled) ||
+              (eq->in[1] == x && eq->in[0] == pooled)))
+            continue;
+        struct nn_node *cast = nn_sole_reader_op(m, readers, eq->out[0],
+                                                 NN_OP_CAST);
+
+        if (!cast || cast->a.dst_type != NN_DTYPE_FLOAT32)
+            continue;
+        struct nn_node *mul = nn_sole_reader_op(m, readers, cast->out[0],
+                                                NN_OP_MUL);
+
+        if (!mul || mul->n_in != 2 ||
+            !((mul->in[0] == x && mul->in[1] == cast->out[0]) ||
+              (mul->in[1] == x && mul->in[0] == cast->out[0])) ||
+            m->tensors[mul->out[0]].count != xt->count)
+            continue;
+        mp->a.keep_max = true;
+        mp->out[0] = mul->out[0];
+        m->tensors[mp->out[0]].producer = (int)(mp - m->nodes);
+        eq->dead = true;
+        cast->dead = true;
+        mul->dead = true;
+        nn_count_readers(m, readers);
+    }
+    free(readers);
+    return 0;
+}
+
 /*
  * Let each 1x1 stride-1 convolution that is the only reader of a depthwise
  * convolution's output compute that depthwise convolution itself, block by
@@ -1242,6 +1309,9 @@ int nn_plan(struct nn_model *m, char *err, size_t errlen)
             return rc;
         nn_fuse_identities(m);
         rc = nn_fuse_concat_relu(m);
+        if (rc < 0)
+            return rc;
+        rc = nn_fuse_keep_max(m);
         if (rc < 0)
             return rc;
         rc = nn_fuse_depthwise(m, err, errlen);

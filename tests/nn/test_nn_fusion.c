@@ -1,10 +1,11 @@
 /*
  * Checks the fused depthwise + 1x1 convolution kernel (nn_conv2d_dw) and
- * the AVX2 depthwise kernels on shapes that the op fixtures do not reach.
+ * the AVX2 and AVX-512 depthwise kernels on shapes that the op fixtures do not reach.
  * The cases have wide rows, channel counts that are not a multiple of 8,
  * stride 2 with 5x5 filters, dilation, a channel multiplier, batch 2, a
  * residual Add, a Sigmoid and a per-channel Mul folded into the
- * depthwise filter.  Each case is a graph Placeholder -> depthwise -> 1x1
+ * depthwise filter.  A last graph checks the MaxPool peak test fusion.
+ * Each case is a graph Placeholder -> depthwise -> 1x1
  * convolution built in memory.  The reference is the same graph planned
  * without fusion and run with the portable kernels on one thread, which
  * the op test checks against TensorFlow.js.  Every other combination of
@@ -397,12 +398,106 @@ static void fusion_check(const struct fusion_case *fc)
     free(ref);
 }
 
+/*
+ * Peak test of CenterNet heads, Mul(x, Cast(Equal(x, MaxPool3x3(x)))),
+ * which the planner fuses into the MaxPool.  Values are multiples of 0.5
+ * so that windows have ties, and some are infinite.  An infinity that is
+ * not the window maximum becomes NaN (infinity times 0) in both forms.
+ */
+static void fusion_check_peaks(int threads)
+{
+    const char *json =
+        "{\"format\":\"graph-model\",\"weightsManifest\":[],"
+        "\"modelTopology\":{\"node\":["
+        "{\"name\":\"x\",\"op\":\"Placeholder\",\"attr\":{"
+        "\"shape\":{\"shape\":{\"dim\":[{\"size\":\"1\"},"
+        "{\"size\":\"9\"},{\"size\":\"13\"},{\"size\":\"6\"}]}},"
+        "\"dtype\":{\"type\":\"DT_FLOAT\"}}},"
+        "{\"name\":\"mp\",\"op\":\"MaxPool\",\"input\":[\"x\"],"
+        "\"attr\":{\"ksize\":{\"list\":{\"i\":[\"1\",\"3\",\"3\","
+        "\"1\"]}},\"strides\":{\"list\":{\"i\":[\"1\",\"1\",\"1\","
+        "\"1\"]}},\"padding\":{\"s\":\"U0FNRQ==\"}}},"
+        "{\"name\":\"eq\",\"op\":\"Equal\",\"input\":[\"x\",\"mp\"]},"
+        "{\"name\":\"cast\",\"op\":\"Cast\",\"input\":[\"eq\"],"
+        "\"attr\":{\"DstT\":{\"type\":\"DT_FLOAT\"}}},"
+        "{\"name\":\"peaks\",\"op\":\"Mul\",\"input\":[\"x\","
+        "\"cast\"]}]}}";
+    float *res[2] = {NULL, NULL};
+    int64_t count = 0;
+    int left[2] = {0, 0};
+
+    for (int v = 0; v < 2; v++) {
+        struct nn_options opt = {.threads = v ? threads : 1,
+                                 .skip_hash_check = 1, .no_fusion = !v};
+        char err[1024];
+        nn_model *m;
+        struct nn_tensor_info t;
+        uint32_t seed = 99;
+
+        if (nn_model_open_memory("peaks", json, strlen(json), NULL, 0, &opt,
+                                 &m, err, sizeof(err)) < 0) {
+            fprintf(stderr, "FAIL peaks: %s\n", err);
+            fusion_fails++;
+            goto done;
+        }
+        nn_model_input(m, 0, &t);
+        fusion_fill(t.data, (size_t)t.count, &seed, -4.0f, 4.0f);
+        for (int64_t i = 0; i < t.count; i++) {
+            float *x = t.data;
+
+            x[i] = (float)(int)(x[i] * 2.0f) / 2.0f;
+            if (i % 37 == 5)
+                x[i] = INFINITY;
+            else if (i % 41 == 7)
+                x[i] = -INFINITY;
+        }
+        if (nn_model_run(m, err, sizeof(err)) < 0) {
+            fprintf(stderr, "FAIL peaks: %s\n", err);
+            fusion_fails++;
+            nn_model_free(m);
+            goto done;
+        }
+        for (int i = 0; i < m->n_nodes; i++)
+            if (!m->nodes[i].dead && (m->nodes[i].op == NN_OP_EQUAL ||
+                                      m->nodes[i].op == NN_OP_MUL))
+                left[v]++;
+        nn_model_output(m, 0, &t);
+        count = t.count;
+        res[v] = malloc((size_t)count * sizeof(float));
+        memcpy(res[v], t.data, (size_t)count * sizeof(float));
+        nn_model_free(m);
+    }
+    if (left[1] != 0) {
+        fprintf(stderr, "FAIL peaks: %d Equal and Mul nodes left after "
+                "fusion, expected 0\n", left[1]);
+        fusion_fails++;
+    }
+    for (int64_t i = 0; i < count; i++) {
+        bool same = isnan(res[0][i]) ? isnan(res[1][i])
+                                     : res[0][i] == res[1][i];
+
+        if (!same) {
+            fprintf(stderr, "FAIL peaks (threads %d) [%lld]: %g, expected "
+                    "%g\n", threads, (long long)i, res[1][i], res[0][i]);
+            fusion_fails++;
+            break;
+        }
+    }
+
+done:
+    free(res[0]);
+    free(res[1]);
+}
+
 int main(void)
 {
     size_t n = sizeof(fusion_cases) / sizeof(fusion_cases[0]);
 
     for (size_t i = 0; i < n; i++)
         fusion_check(&fusion_cases[i]);
-    printf("%zu fusion cases, %d failed\n", n, fusion_fails);
+    fusion_check_peaks(1);
+    fusion_check_peaks(2);
+    printf("%zu fusion cases and the peak test, %d failed\n", n,
+           fusion_fails);
     return fusion_fails ? 1 : 0;
 }
