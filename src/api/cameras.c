@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "api/onvif_api.h"
 #include "common/log.h"
 
 /* Adds the state of one stream to obj under key. */
@@ -65,6 +66,14 @@ static json_t *api_camera_json(api_server_t *srv, const catalog_camera_t *c)
                             json_integer(c->retention_days));
         json_object_set_new(obj, "retention_bytes",
                             json_integer(c->retention_bytes));
+        json_object_set_new(obj, "onvif_url", json_string(c->onvif_url));
+        json_object_set_new(obj, "manufacturer",
+                            json_string(c->manufacturer));
+        json_object_set_new(obj, "model", json_string(c->model));
+        json_object_set_new(obj, "firmware", json_string(c->firmware));
+        json_object_set_new(obj, "serial", json_string(c->serial));
+        json_object_set_new(obj, "time_offset_s",
+                            json_integer(c->time_offset_s));
     }
 
     if (!obj || !streams) {
@@ -241,6 +250,13 @@ static int api_camera_from_json(json_t *obj, catalog_camera_t *cam,
             else
                 cam->retention_bytes = limit;
             rc = 0;
+        } else if (strcmp(key, "onvif_url") == 0 ||
+                   strcmp(key, "manufacturer") == 0 ||
+                   strcmp(key, "model") == 0 ||
+                   strcmp(key, "firmware") == 0 ||
+                   strcmp(key, "serial") == 0 ||
+                   strcmp(key, "time_offset_s") == 0) {
+            continue; /* learnt by adoption; read-only here */
         } else if (strcmp(key, "id") == 0 || strcmp(key, "streams") == 0 ||
                    strcmp(key, "password_set") == 0) {
             continue; /* read-only fields echoed back by clients */
@@ -354,6 +370,15 @@ static int api_camera_update(api_conn_t *c, catalog_camera_t *cam)
     return api_respond_json(c, 200, api_camera_json(c->srv, cam));
 }
 
+/* Returns 1 if camera id (perhaps deleted) has recordings left. */
+static int api_camera_has_recordings(api_server_t *srv, int64_t id)
+{
+    catalog_usage_t usage;
+
+    return catalog_usage(srv->cfg.cat, id, NULL, 0, 0, &usage) == 0 &&
+           usage.segments > 0;
+}
+
 int api_route_cameras(api_conn_t *c, const char *rest)
 {
     catalog_camera_t cam;
@@ -384,7 +409,8 @@ int api_route_cameras(api_conn_t *c, const char *rest)
      * played back and verified. */
     if (rc == -ENOENT && (c->method == API_GET || c->method == API_HEAD) &&
         (strcmp(sub, "recordings") == 0 || strcmp(sub, "playback.mp4") == 0 ||
-         strcmp(sub, "verify") == 0)) {
+         strcmp(sub, "verify") == 0) &&
+        api_camera_has_recordings(c->srv, id)) {
         if (strcmp(sub, "recordings") == 0)
             return api_recordings_list(c, id);
         if (strcmp(sub, "playback.mp4") == 0)
@@ -421,6 +447,8 @@ int api_route_cameras(api_conn_t *c, const char *rest)
     }
     if (strncmp(sub, "ptz", 3) == 0 && (sub[3] == '\0' || sub[3] == '/'))
         return api_ptz(c, id, sub + 3);
+    if (strcmp(sub, "time") == 0)
+        return api_camera_time(c, id);
     if (c->method != API_GET && c->method != API_HEAD)
         return api_respond_error(c, 405, "use GET on %s", c->path);
     if (strcmp(sub, "recordings") == 0)

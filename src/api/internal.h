@@ -40,6 +40,7 @@ typedef struct api_conn {
     char *body;
     size_t body_len;
     int body_too_large;
+    int dispatched;         /* the request went to its route */
 
     /* HTTP response body: memory (resp) or a file range [file_off,
      * file_end) of fd. */

@@ -29,10 +29,7 @@ int api_onvif_respond_error(api_conn_t *c, int rc, const char *address,
                             const char *user, const onvif_err_t *err);
 
 /* GET and POST /api/v1/cameras/ID/time (ptz.c): the camera's clock
- * offset, and setting the camera's clock from ours.
- * TODO: cameras.c does not route "time" to this handler yet; it needs
- * `if (strcmp(sub, "time") == 0) return api_camera_time(c, id);` before
- * its GET-only check, and this declaration in internal.h. */
+ * offset, and setting the camera's clock from ours. */
 int api_camera_time(api_conn_t *c, int64_t camera_id);
 
 #endif

@@ -343,6 +343,8 @@ static int api_dispatch(api_conn_t *c)
 {
     const char *path = c->path;
 
+    c->dispatched = 1;
+
     if (c->body_too_large)
         return api_respond_error(c, 413, "request body larger than %d bytes",
                                  API_BODY_MAX);
@@ -438,6 +440,7 @@ static int api_on_http(api_conn_t *c, struct lws *wsi, const char *uri)
     c->srv = lws_context_user(lws_get_context(wsi));
     c->wsi = wsi;
     api_conn_reset(c);
+    c->dispatched = 0;
     c->method = api_method_of(wsi);
     snprintf(c->path, sizeof(c->path), "%s", uri ? uri : "/");
     if (api_check_origin(c->srv, wsi) < 0)
@@ -463,6 +466,8 @@ static int api_on_body(api_conn_t *c, const void *in, size_t len)
 {
     char *bigger;
 
+    if (len == 0 || !in)
+        return 0;
     if (c->body_too_large || c->body_len + len > API_BODY_MAX) {
         c->body_too_large = 1;
         return 0;
@@ -491,6 +496,10 @@ static int api_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_HTTP_BODY:
         return api_on_body(c, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        /* A request without a declared body was answered when its
+         * headers arrived; lws may still report an (empty) body. */
+        if (c->dispatched)
+            return 0;
         return api_dispatch(c);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return api_http_writeable(c);

@@ -130,6 +130,16 @@ def test_retention_bytes_and_hold():
                 assert os.path.exists(os.path.join(row["volume"], row["path"]))
             result = verify(vmsd, cid)
             assert result["ok"], result["problems"]
+
+            # A retention no disk here can hold raises the forecast alarm.
+            status, _, _ = vmsd.request(
+                "PATCH", f"/api/v1/cameras/{cid}",
+                {"retention_days": 36500, "retention_bytes": 0})
+            assert status == 200
+            alarms = storage(vmsd)["alarms"]
+            forecast = [x for x in alarms
+                        if x["kind"] == "forecast_below_retention"]
+            assert forecast and "Yard" in forecast[0]["message"], alarms
         finally:
             vmsd.stop()
             cam.stop()
@@ -241,6 +251,19 @@ def test_full_disk_keeps_recording():
                 assert os.path.getsize(path) == row["bytes"], path
                 assert sha256_file(path) == row["sha256"], path
                 assert decode_errors(path) == "", decode_errors(path)
+
+            # The disk comes back read-only: detected at start, with an
+            # alarm, and the daemon runs on.
+            vmsd.stop()
+            subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+            vmsd.start()
+            report = storage(vmsd)
+            state = {v["path"]: v["state"] for v in report["volumes"]}
+            assert state[volume] == "read_only", state
+            kinds = [x["kind"] for x in report["alarms"]]
+            assert "volume_read_only" in kinds, kinds
+            time.sleep(2)
+            assert vmsd.alive()
             assert cid
         finally:
             if vmsd:
