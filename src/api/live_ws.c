@@ -573,8 +573,9 @@ int api_live_snapshot(hub_t *hub, int width, vms_buf_t **jpeg,
                               vms_monotonic_us(), jpeg, time_us);
 }
 
-/* Builds {"streams": {...}, "viewers": [...]} for camera_id (0: every
- * camera known to the catalog of open or past viewers). */
+/* Builds the live report of camera_id (0: every camera with open or
+ * past viewers): per-stream figures, open viewers, HLS windows and the
+ * snapshot cache. */
 static json_t *api_live_report(api_server_t *srv, int64_t camera_id)
 {
     json_t *report = json_object();
@@ -586,35 +587,29 @@ static json_t *api_live_report(api_server_t *srv, int64_t camera_id)
         json_decref(streams);
         return NULL;
     }
-    for (int pass = 0; pass < 2; pass++) {
-        /* Every (camera, stream) pair that has or had a viewer. */
-        for (api_live_totals_t *t = api_live_closed; pass == 0 && t;
-             t = t->next) {
-            if (t->srv != srv || (camera_id && t->camera_id != camera_id))
-                continue;
-            snprintf(key, sizeof(key), "%lld:%s", (long long)t->camera_id,
-                     t->stream);
-            if (!json_object_get(streams, key))
-                json_object_set_new(streams, key,
-                                    api_live_stream_stats(srv, t->camera_id,
-                                                          t->stream));
-        }
-        for (api_live_session_t *s = api_live_sessions; pass == 1 && s;
-             s = s->next) {
-            for (int i = 0; s->conn->srv == srv && i < s->channel_count;
-                 i++) {
-                const api_live_channel_t *ch = &s->channels[i];
+    /* Every (camera, stream) pair that has or had a viewer. */
+    for (api_live_totals_t *t = api_live_closed; t; t = t->next) {
+        if (t->srv != srv || (camera_id && t->camera_id != camera_id))
+            continue;
+        snprintf(key, sizeof(key), "%lld:%s", (long long)t->camera_id,
+                 t->stream);
+        if (!json_object_get(streams, key))
+            json_object_set_new(
+                streams, key,
+                api_live_stream_stats(srv, t->camera_id, t->stream));
+    }
+    for (api_live_session_t *s = api_live_sessions; s; s = s->next) {
+        for (int i = 0; s->conn->srv == srv && i < s->channel_count; i++) {
+            const api_live_channel_t *ch = &s->channels[i];
 
-                if (!api_live_matches(ch, camera_id))
-                    continue;
-                snprintf(key, sizeof(key), "%lld:%s",
-                         (long long)ch->camera_id, ch->stream);
-                if (!json_object_get(streams, key))
-                    json_object_set_new(
-                        streams, key,
-                        api_live_stream_stats(srv, ch->camera_id,
-                                              ch->stream));
-            }
+            if (!api_live_matches(ch, camera_id))
+                continue;
+            snprintf(key, sizeof(key), "%lld:%s", (long long)ch->camera_id,
+                     ch->stream);
+            if (!json_object_get(streams, key))
+                json_object_set_new(
+                    streams, key,
+                    api_live_stream_stats(srv, ch->camera_id, ch->stream));
         }
     }
     json_object_set_new(report, "streams", streams);
