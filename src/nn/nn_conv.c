@@ -209,6 +209,44 @@ static void nn_im2col(const struct nn_conv_args *a, const float *in,
     }
 }
 
+/*
+ * out = act(A * filter + bias + residual) for rows output pixels with k
+ * inputs each; residual points at the block's rows or is NULL.  Without
+ * an activation, out starts as bias + residual and sgemm adds to it
+ * (beta 1), which replaces both the zeroing pass that OpenBLAS makes for
+ * beta 0 and the epilogue pass.
+ */
+static void nn_gemm_epilogue(const struct nn_conv_args *a, int rows, int k,
+                             const float *A, float *out,
+                             const float *residual)
+{
+    size_t n = (size_t)rows * a->oc;
+    float beta = 0.0f;
+
+    if (a->act == NN_ACT_NONE && (a->bias || residual)) {
+        for (int r = 0; r < rows; r++) {
+            float *restrict o = out + (size_t)r * a->oc;
+            const float *restrict res = residual ? residual +
+                                                       (size_t)r * a->oc
+                                                 : NULL;
+
+            if (a->bias && res)
+                for (int c = 0; c < a->oc; c++)
+                    o[c] = a->bias[c] + res[c];
+            else if (a->bias)
+                memcpy(o, a->bias, (size_t)a->oc * sizeof(float));
+            else
+                memcpy(o, res, (size_t)a->oc * sizeof(float));
+        }
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, a->oc, k,
+                1.0f, A, k, a->filter, a->oc, beta, out, a->oc);
+    if (beta == 0.0f && (a->bias || residual || a->act != NN_ACT_NONE))
+        nn_apply_act(out, n, a->oc, a->bias, residual, a->act, a->alpha,
+                     a->simd);
+}
+
 struct nn_conv_ctx {
     const struct nn_conv_args *a;
     size_t rows_per_block, blocks_per_image, scratch_stride;
@@ -248,15 +286,10 @@ static void nn_conv_blocks(void *ctx, size_t begin, size_t end)
             nn_im2col(a, in, col, p0, rows);
             A = col;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows,
-                    a->oc, (int)k, 1.0f, A, (int)k, a->filter, a->oc, 0.0f,
-                    out, a->oc);
-        if (a->bias || a->residual || a->act != NN_ACT_NONE)
-            nn_apply_act(out, rows * (size_t)a->oc, a->oc, a->bias,
+        nn_gemm_epilogue(a, (int)rows, (int)k, A, out,
                          a->residual ? a->residual + img * out_img +
                                            p0 * (size_t)a->oc
-                                     : NULL,
-                         a->act, a->alpha, a->simd);
+                                     : NULL);
     }
 }
 
@@ -1232,14 +1265,8 @@ static void nn_dwpw_blocks(void *ctx, size_t begin, size_t end)
 #endif
             nn_dw_row_c(dw, in, orow, rrow, oy);
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, pixels,
-                    pw->oc, pw->c, 1.0f, mid, pw->c, pw->filter, pw->oc,
-                    0.0f, pw->out + out_off, pw->oc);
-        if (pw->bias || pw->residual || pw->act != NN_ACT_NONE)
-            nn_apply_act(pw->out + out_off, (size_t)pixels * pw->oc, pw->oc,
-                         pw->bias,
-                         pw->residual ? pw->residual + out_off : NULL,
-                         pw->act, pw->alpha, pw->simd);
+        nn_gemm_epilogue(pw, pixels, pw->c, mid, pw->out + out_off,
+                         pw->residual ? pw->residual + out_off : NULL);
     }
 }
 
