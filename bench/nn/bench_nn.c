@@ -1,7 +1,8 @@
 /*
  * Benchmark of the nn runtime: ms per inference (median and p90 after
  * warm-up) of each model for each thread count, and the achieved GFLOP/s
- * against the peak of OpenBLAS sgemm measured in the same run.
+ * against the peak of OpenBLAS sgemm measured in the same run, which also
+ * measures the memory read bandwidth of one thread.
  *
  * usage: bench_nn MODELS_DIR [RUNS [WARMUP [THREADS...]]]
  * Prints one JSON object per line.
@@ -60,6 +61,39 @@ static double bench_sgemm_peak(int threads, int n)
     return best;
 }
 
+/*
+ * Best read bandwidth in GB/s of one thread summing a 256 MiB buffer over
+ * 5 repetitions, which no cache holds: the memory floor of layers that
+ * stream their tensors from DRAM.
+ */
+static double bench_read_bandwidth(void)
+{
+    size_t n = (256u << 20) / sizeof(float);
+    float *a = malloc(n * sizeof(float));
+    double best = 0;
+    volatile float sink;
+
+    if (!a)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        a[i] = (float)(i & 7);
+    for (int r = 0; r < 5; r++) {
+        float s[16] = {0};
+        double t0 = bench_now_ms(), gbs;
+
+        for (size_t i = 0; i < n; i += 16)
+            for (int j = 0; j < 16; j++)
+                s[j] += a[i + j];
+        gbs = (double)n * sizeof(float) / ((bench_now_ms() - t0) * 1e6);
+        sink = s[0] + s[15];
+        (void)sink;
+        if (gbs > best)
+            best = gbs;
+    }
+    free(a);
+    return best;
+}
+
 int main(int argc, char **argv)
 {
     const char *models[2] = {"centernet", "nanodet"};
@@ -84,6 +118,8 @@ int main(int argc, char **argv)
         printf("{\"what\":\"sgemm_peak\",\"threads\":%d,\"size\":1024,"
                "\"gflops\":%.1f}\n", threads[t], peak[t]);
     }
+    printf("{\"what\":\"read_bandwidth\",\"threads\":1,\"mib\":256,"
+           "\"gb_per_s\":%.1f}\n", bench_read_bandwidth());
     /* A peak below the one-thread peak means the cores were busy. */
     for (int t = 1; t < n_threads; t++)
         if (threads[t] > threads[0] && peak[t] < peak[0])
