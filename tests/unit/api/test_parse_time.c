@@ -36,8 +36,18 @@ static void parse_time_integers(void **state)
     test_accepts("0", 0);
     test_accepts("1", 1);
     test_accepts("1769860800000000", 1769860800000000LL);
-    test_accepts("-1000000", -1000000);
-    test_accepts("9223372036854775807", INT64_MAX);
+    /* The end of year 9999, the latest time accepted. */
+    test_accepts("253402300799999999", 253402300799999999LL);
+}
+
+static void parse_time_rejects_out_of_range(void **state)
+{
+    /* Outside 1970 to 9999, where a range length could overflow. */
+    test_rejects("-1");
+    test_rejects("-1000000");
+    test_rejects("253402300800000000");
+    test_rejects("9223372036854775807");
+    test_rejects("-9223372036854775808");
 }
 
 static void parse_time_iso_without_fraction(void **state)
@@ -106,6 +116,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parse_time_integers),
+        cmocka_unit_test(parse_time_rejects_out_of_range),
         cmocka_unit_test(parse_time_iso_without_fraction),
         cmocka_unit_test(parse_time_iso_with_fraction),
         cmocka_unit_test(parse_time_utc_offset_forms),
