@@ -3,13 +3,15 @@
 // Extensions (bench/live/players.mjs): blocking playlist reloads, parts,
 // and recovery after the test takes the browser offline for 4 s. The
 // multiplexed WebSocket plays in the same page. The operator page falls
-// back to the sub stream, then to snapshots, when the browser rejects a
-// stream's codec.
+// back to the sub stream, native HLS, then snapshots, when the browser
+// rejects a stream's codec: for real with an H.265 main stream, and by
+// rejecting codecs in the page for the rest.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { playHls, playMux, preparePage } from '../../bench/live/players.mjs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
 import { FAKE_CAMERA, FOOTAGE, FOOTAGE_ONE_SECOND_GOP, FakeCamera, sleep,
@@ -223,6 +225,59 @@ test('operator page falls back: sub stream, HLS, snapshots',
         assert.ok(later.width > 0);
         assert.equal(later.status, 'snapshots every second');
         assert.equal(later.videoHidden, true);
+        assert.deepEqual(browser.pageErrors, [],
+                         'uncaught errors in the page');
+      } finally {
+        await camera.stop();
+      }
+    });
+  });
+
+test('H.265 main stream falls back to the H.264 sub stream',
+  { timeout: 150000 }, async (t) => {
+    await withWorkspace('h265', async (ws) => {
+      const clip = path.join(ws.dir, 'h265.mp4');
+      execFileSync('ffmpeg', [
+        '-nostdin', '-v', 'error', '-i', FOOTAGE, '-t', '8', '-an',
+        '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params',
+        'keyint=12:min-keyint=12:log-level=error', '-tag:v', 'hvc1', clip,
+      ], { timeout: 120000 });
+      const camera = new FakeCamera('camera', [
+        FAKE_CAMERA, '--file', clip, '--port', '0', '--sub-mount', '/sub',
+        '--sub-file', FOOTAGE_ONE_SECOND_GOP], path.join(ws.dir,
+                                                         'camera.log'));
+      try {
+        const match = await waitFor(
+          () => /ready (rtsp:\/\/\S+)/.exec(camera.stdoutText), 10000,
+          'the test camera to listen');
+        const daemon = await ws.daemon();
+        const { body } = await daemon.request('POST', '/api/v1/cameras', {
+          name: 'Yard', main_url: match[1],
+          sub_url: match[1].replace('/main', '/sub'),
+        });
+        const streams = await waitFor(async () => {
+          const cam = (await daemon.request('GET',
+                                            `/api/v1/cameras/${body.id}`)).body;
+          return cam.streams.main.mime && cam.streams.sub &&
+            cam.streams.sub.mime && cam.streams;
+        }, 30000, 'both streams to report their MIME types');
+        assert.match(streams.main.codec, /^hvc1\./);
+        assert.match(streams.sub.codec, /^avc1\./);
+
+        const browser = await ws.browser();
+        const page = browser.page;
+        await page.goto(daemon.origin + '/');
+        const hevc = await page.evaluate(
+          (mime) => MediaSource.isTypeSupported(mime), streams.main.mime);
+        const expected = hevc ? 'main' : 'sub';
+        await waitFor(() => page.evaluate(
+          () => document.getElementById('video').currentTime > 2), 30000,
+        `the ${expected} stream to play 2 s`);
+        assert.ok(browser.webSockets.some((url) => url.endsWith(
+          `/live?stream=${expected}`)), browser.webSockets.join(' '));
+        t.diagnostic(`this Chromium ${hevc ? 'decodes' : 'cannot decode'} ` +
+                     `${streams.main.codec} in MSE: the page played the ` +
+                     `${expected} stream`);
         assert.deepEqual(browser.pageErrors, [],
                          'uncaught errors in the page');
       } finally {
