@@ -13,8 +13,8 @@
  * reload, the part named by EXT-X-PRELOAD-HINT, the first playlist
  * before a segment is complete) is parked without blocking the event
  * loop: the window's hub callback wakes the loop with
- * lws_cancel_service() and api_hls_poll() answers what became ready; a
- * timer answers what timed out.
+ * lws_cancel_service() and api_hls_poll() responds to what became ready; a
+ * timer responds to what timed out.
  *
  * A parked connection lends c->resp a reference to a sentinel buffer.
  * server.c drops c->resp when the connection closes, so a sentinel with
@@ -33,7 +33,7 @@
 #include "live/hls.h"
 #include "live/parse.h"
 
-/* A window nobody fetched from for this long is freed. */
+/* A window without requests for this long is freed. */
 #define API_HLS_IDLE_US (30 * 1000000LL)
 /* How long a blocking playlist reload may wait (the LL-HLS
  * specification suggests three target durations; players time out
@@ -42,7 +42,7 @@
 /* How long a request for the next part may wait: a few part
  * durations. */
 #define API_HLS_PART_WAIT_US (3 * 1000000LL)
-/* Period of the timer that answers timed-out requests. */
+/* Period of the timer that responds to timed-out requests. */
 #define API_HLS_TICK_US 200000
 
 /* The window of one camera stream and its figures. */
@@ -175,7 +175,7 @@ static void api_hls_stream_free(api_hls_stream_t *st)
     free(st);
 }
 
-/* Answers with the playlist, or with 503 if none can be built. */
+/* Responds with the playlist, or with 503 if none can be built. */
 static int api_hls_send_playlist(api_conn_t *c, api_hls_stream_t *st)
 {
     char query[32];
@@ -196,7 +196,7 @@ static int api_hls_send_playlist(api_conn_t *c, api_hls_stream_t *st)
     return api_respond(c, 200, "application/vnd.apple.mpegurl", body, NULL);
 }
 
-/* Answers with part seq, or 404. */
+/* Responds with part seq, or 404. */
 static int api_hls_send_part(api_conn_t *c, api_hls_stream_t *st,
                              uint64_t seq)
 {
@@ -300,7 +300,7 @@ static void api_hls_serve_parked(int64_t now_us, int all)
     }
 }
 
-/* Frees windows nobody fetched from recently (all: every window). */
+/* Frees windows without recent requests (all: every window). */
 static void api_hls_expire(int64_t now_us, int all)
 {
     api_hls_stream_t *st = api_hls_streams;

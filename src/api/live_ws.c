@@ -10,9 +10,9 @@
  *   streams, numbered from 0 in the order given. Every message is
  *   binary and starts with two bytes: the channel and the kind. Kind 0
  *   is a JSON description (as above, plus "channel", "camera" and
- *   "stream"), kind 1 an init segment, kind 2 a fragment whose bytes
- *   follow its UTC start time (8 bytes, big-endian microseconds), so
- *   that a client can measure its latency.
+ *   "stream"), and kind 1 an init segment. Kind 2 is a fragment after
+ *   its UTC start time (8 bytes, big-endian microseconds), which lets
+ *   a client measure its latency.
  *
  * Fragments reach each viewer's bounded queues on the ingest thread;
  * this file sends them on the event loop and keeps the statistics:
