@@ -48,6 +48,7 @@ static void api_camera_stream_json(api_server_t *srv, int64_t id,
         json_object_set_new(s, "fps", json_real(info.fps));
         json_object_set_new(s, "has_audio", json_boolean(info.has_audio));
     }
+    json_object_set_new(s, "live", api_live_stream_stats(srv, id, stream));
     json_object_set_new(obj, stream, s);
 }
 

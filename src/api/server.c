@@ -355,6 +355,8 @@ static int api_dispatch(api_conn_t *c)
         return api_route_status(c);
     if (strcmp(path, "/api/v1/storage") == 0)
         return api_route_storage(c);
+    if (strncmp(path, "/api/v1/live/", 13) == 0)
+        return api_route_live(c, path + 12);
     if (strncmp(path, "/api/v1/discovery", 17) == 0 &&
         (path[17] == '\0' || path[17] == '/'))
         return api_route_discovery(c, path + 17);
@@ -622,6 +624,7 @@ void api_server_stop(api_server_t *srv)
     __atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
     lws_cancel_service(srv->ctx);
     pthread_join(srv->thread, NULL);
+    api_hls_stop(srv);
     lws_context_destroy(srv->ctx);
     api_export_free_all(srv);
     pthread_mutex_destroy(&srv->jobs_lock);
