@@ -344,6 +344,13 @@ static int api_dispatch(api_conn_t *c)
     const char *path = c->path;
 
     c->dispatched = 1;
+    /* Checked here rather than when the headers arrive, so that a
+     * refused request's body has been read before the answer. */
+    if (api_check_origin(c->srv, c->wsi) < 0)
+        return api_respond_error(c, 403,
+                                 "request from another site refused: open "
+                                 "the page at http://127.0.0.1:%d/",
+                                 c->srv->cfg.port);
 
     if (c->body_too_large)
         return api_respond_error(c, 413, "request body larger than %d bytes",
@@ -445,11 +452,6 @@ static int api_on_http(api_conn_t *c, struct lws *wsi, const char *uri)
     c->dispatched = 0;
     c->method = api_method_of(wsi);
     snprintf(c->path, sizeof(c->path), "%s", uri ? uri : "/");
-    if (api_check_origin(c->srv, wsi) < 0)
-        return api_respond_error(c, 403,
-                                 "request from another site refused: open "
-                                 "the page at http://127.0.0.1:%d/",
-                                 c->srv->cfg.port);
     if (c->method == API_POST || c->method == API_PUT ||
         c->method == API_PATCH) {
         if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
