@@ -9,6 +9,18 @@
 #include "nn/nn.h"
 #include "nn/nn_pool.h"
 
+/*
+ * AVX2 clone of a portable loop, chosen when the program starts on CPUs
+ * that have AVX2: the compiler vectorises it 8 floats wide in place of 4
+ * (SSE2 is the x86-64 baseline).  Without FMA, so results are the same
+ * as the default clone's.
+ */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define NN_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
+#else
+#define NN_AVX2_CLONE
+#endif
+
 enum nn_op {
     NN_OP_UNKNOWN = 0,
     NN_OP_PLACEHOLDER,

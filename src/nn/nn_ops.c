@@ -316,6 +316,7 @@ static inline int32_t nn_floormod_i(int32_t x, int32_t y)
 
 /* Apply op to n elements; sa/sb are 0 (broadcast) or 1. */
 /* Same-shape float operands: loops without strides, for vectorising. */
+NN_AVX2_CLONE
 static bool nn_binary_f_dense(enum nn_op op, const float *restrict a,
                               const float *restrict b, void *out,
                               int64_t cnt)
@@ -454,6 +455,7 @@ struct nn_bin_ctx {
     int rc;
 };
 
+NN_AVX2_CLONE
 static void nn_binary_rows(void *ctx, size_t begin, size_t end)
 {
     struct nn_bin_ctx *c = ctx;
@@ -680,6 +682,7 @@ struct nn_mean_ctx {
 };
 
 /* NHWC spatial mean of channel blocks [begin, end) of 16 channels. */
+NN_AVX2_CLONE
 static void nn_mean_spatial(void *ctx, size_t begin, size_t end)
 {
     struct nn_mean_ctx *mc = ctx;
@@ -816,6 +819,7 @@ struct nn_pool_ctx {
  * 1 where it equals the pooled row o, else times 0, as the three ops
  * compute it (so an infinity that is not the maximum becomes NaN).
  */
+NN_AVX2_CLONE
 static void nn_keep_max_row(float *restrict o, const float *restrict x,
                             size_t count)
 {
@@ -837,6 +841,7 @@ static void nn_keep_max_row(float *restrict o, const float *restrict x,
         o[i] = x[i] * (x[i] == o[i] ? 1.0f : 0.0f);
 }
 
+NN_AVX2_CLONE
 static void nn_maxpool_rows(void *ctx, size_t begin, size_t end)
 {
     struct nn_pool_ctx *p = ctx;
@@ -887,6 +892,7 @@ static void nn_maxpool_rows(void *ctx, size_t begin, size_t end)
  * Stride-1 max pooling as two passes (rows, then columns) through the
  * output buffer: k + k compares per value in place of k * k.
  */
+NN_AVX2_CLONE
 static void nn_maxpool_sep_rows(void *ctx, size_t begin, size_t end)
 {
     struct nn_pool_ctx *p = ctx;
@@ -1031,6 +1037,7 @@ static void nn_resize_coord(int o, int in, int out, bool align, bool half,
         *frac = 0;
 }
 
+NN_AVX2_CLONE
 static void nn_resize_rows(void *ctx, size_t begin, size_t end)
 {
     struct nn_pool_ctx *p = ctx;
@@ -1126,6 +1133,7 @@ struct nn_concat_ctx {
  * Rows [begin, end) of the dimensions before the axis: one chunk of each
  * input per row, with the fused ReLU applied while copying if any.
  */
+NN_AVX2_CLONE
 static void nn_concat_rows(void *ctx, size_t begin, size_t end)
 {
     struct nn_concat_ctx *cc = ctx;
@@ -1259,6 +1267,7 @@ struct nn_cast_ctx {
     const struct nn_tensor *x, *y;
 };
 
+NN_AVX2_CLONE
 static void nn_cast_range(void *ctx, size_t begin, size_t end)
 {
     struct nn_cast_ctx *c = ctx;
