@@ -29,7 +29,7 @@
 #define API_GAP_MIN_US 1000000
 /* Cached exports older than this are deleted. */
 #define API_CACHE_MAX_AGE_S 600
-/* The cache never holds more than this; the oldest files go first. */
+/* The cache never grows past this; the oldest files go first. */
 #define API_CACHE_MAX_BYTES (1LL << 30)
 /* A cached export of a range that was still being recorded when the file
  * was built is reused for this long only. */

@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 
     vmsd_load_config(argc, argv, &cfg);
     av_log_set_callback(vmsd_av_log);
-    /* The catalog holds camera passwords: nothing the daemon creates is
+    /* The catalog contains camera passwords: nothing the daemon creates is
      * readable by other users. */
     umask(027);
 
