@@ -174,6 +174,14 @@ static int api_take_string(json_t *v, const char *field, char *dst,
                  field, len - 1);
         return -EINVAL;
     }
+    for (const char *p = s; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            snprintf(err, errlen,
+                     "invalid %s: control characters are not allowed",
+                     field);
+            return -EINVAL;
+        }
+    }
     snprintf(dst, len, "%s", s);
     return 0;
 }

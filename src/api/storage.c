@@ -131,8 +131,38 @@ static int api_hold_create(api_conn_t *c)
                                  "start_us, end_us and reason");
     }
     memset(&hold, 0, sizeof(hold));
+    {
+        const char *key;
+        json_t *v;
+
+        json_object_foreach(obj, key, v) {
+            if (strcmp(key, "camera_id") && strcmp(key, "start_us") &&
+                strcmp(key, "end_us") && strcmp(key, "reason")) {
+                json_decref(obj);
+                return api_respond_error(c, 400,
+                                         "unknown field '%s': expected "
+                                         "camera_id, start_us, end_us and "
+                                         "reason",
+                                         key);
+            }
+        }
+    }
+    if (!json_is_integer(json_object_get(obj, "camera_id"))) {
+        json_decref(obj);
+        return api_respond_error(c, 400,
+                                 "invalid camera_id: expected a camera id "
+                                 "(an integer)");
+    }
     hold.camera_id = json_integer_value(json_object_get(obj, "camera_id"));
     reason = json_object_get(obj, "reason");
+    if (reason && (!json_is_string(reason) ||
+                   json_string_length(reason) >= sizeof(hold.reason))) {
+        json_decref(obj);
+        return api_respond_error(c, 400,
+                                 "invalid reason: expected a string of at "
+                                 "most %zu bytes",
+                                 sizeof(hold.reason) - 1);
+    }
     if (json_is_string(reason))
         snprintf(hold.reason, sizeof(hold.reason), "%s",
                  json_string_value(reason));

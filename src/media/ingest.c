@@ -160,6 +160,7 @@ int ingest_build_url(const char *url, const char *user, const char *pass,
                      char *out, size_t len)
 {
     const char *rest;
+    const char *rest_host;
     size_t prefix;
     int pos;
 
@@ -173,6 +174,17 @@ int ingest_build_url(const char *url, const char *user, const char *pass,
     if (*rest == '\0' || *rest == '/' || *rest == ':' ||
         strpbrk(rest, " \t\r\n"))
         return -EINVAL;
+    /* An IPv6 literal must be closed before the path starts. */
+    if (rest[strcspn(rest, "@/")] == '@')
+        rest_host = strchr(rest, '@') + 1;
+    else
+        rest_host = rest;
+    if (*rest_host == '[') {
+        const char *close = strchr(rest_host, ']');
+        const char *slash = strchr(rest_host, '/');
+        if (!close || (slash && slash < close))
+            return -EINVAL;
+    }
     if (prefix + 1 > len)
         return -EINVAL;
     memcpy(out, url, prefix);
