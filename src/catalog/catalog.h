@@ -199,4 +199,27 @@ int catalog_chain_link_set(catalog_t *cat, int64_t camera_id,
                            const char *stream, int64_t next_start_us,
                            const char *chain);
 
+/* Camera events (ONVIF motion, tamper, digital input and others), one
+ * row each, on the recorder's clock. */
+typedef struct catalog_event {
+    int64_t id;
+    int64_t camera_id;
+    int64_t time_us;   /* UTC microseconds on the recorder's clock */
+    char kind[16];     /* "motion", "tamper", "input" or "other" */
+    char topic[256];   /* e.g. "tns1:VideoSource/MotionAlarm" */
+    char source[128];  /* value of the event's Source item, or "" */
+    int state;         /* 1 on (motion, tampered, active), 0 off, -1 none */
+    char data[256];    /* property operation: "Initialized", "Changed",
+                          "Deleted" or "" */
+} catalog_event_t;
+
+/* Inserts ev and stores its new id in ev->id. */
+int catalog_event_insert(catalog_t *cat, catalog_event_t *ev);
+
+/* Lists up to limit events of a camera with from_us <= time_us < to_us,
+ * oldest first. *out is malloc'd (free() it), NULL if none. */
+int catalog_event_list(catalog_t *cat, int64_t camera_id, int64_t from_us,
+                       int64_t to_us, size_t limit, catalog_event_t **out,
+                       size_t *n);
+
 #endif

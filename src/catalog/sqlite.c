@@ -87,6 +87,19 @@ static const char *const catalog_migrations[] = {
     "ALTER TABLE cameras ADD COLUMN serial TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE cameras ADD COLUMN time_offset_s INTEGER NOT NULL"
     "  DEFAULT 0;",
+
+    /* 4: camera events on the timeline. state is NULL for an event
+     * without a boolean value. */
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  camera_id INTEGER NOT NULL,"
+    "  time_us INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  topic TEXT NOT NULL DEFAULT '',"
+    "  source TEXT NOT NULL DEFAULT '',"
+    "  state INTEGER,"
+    "  data TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX events_by_time ON events (camera_id, time_us);",
 };
 
 #define CATALOG_MIGRATION_COUNT                                             \
@@ -1029,4 +1042,96 @@ int catalog_recording_next(catalog_t *cat, int64_t camera_id,
     if (rc == SQLITE_DONE)
         return -ENOENT;
     return catalog_errno(rc);
+}
+
+int catalog_event_insert(catalog_t *cat, catalog_event_t *ev)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db,
+                            "INSERT INTO events (camera_id, time_us, kind,"
+                            " topic, source, state, data)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, ev->camera_id);
+        sqlite3_bind_int64(st, 2, ev->time_us);
+        sqlite3_bind_text(st, 3, ev->kind, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, ev->topic, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, ev->source, -1, SQLITE_TRANSIENT);
+        if (ev->state >= 0)
+            sqlite3_bind_int(st, 6, ev->state ? 1 : 0);
+        else
+            sqlite3_bind_null(st, 6);
+        sqlite3_bind_text(st, 7, ev->data, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            ev->id = sqlite3_last_insert_rowid(cat->db);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    return catalog_errno(rc);
+}
+
+int catalog_event_list(catalog_t *cat, int64_t camera_id, int64_t from_us,
+                       int64_t to_us, size_t limit, catalog_event_t **out,
+                       size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    catalog_event_t *items = NULL;
+    size_t cap = 0;
+    size_t count = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&cat->lock);
+    rc = sqlite3_prepare_v2(cat->db,
+                            "SELECT id, camera_id, time_us, kind, topic,"
+                            " source, state, data FROM events"
+                            " WHERE camera_id = ?1 AND time_us >= ?2"
+                            " AND time_us < ?3 ORDER BY time_us, id"
+                            " LIMIT ?4",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, camera_id);
+        sqlite3_bind_int64(st, 2, from_us);
+        sqlite3_bind_int64(st, 3, to_us);
+        sqlite3_bind_int64(st, 4, limit > INT64_MAX ? INT64_MAX
+                                                    : (int64_t)limit);
+    }
+    while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+        catalog_event_t *e;
+
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        if (catalog_grow((void **)&items, &cap, count, sizeof(*items))) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        e = &items[count++];
+        memset(e, 0, sizeof(*e));
+        e->id = sqlite3_column_int64(st, 0);
+        e->camera_id = sqlite3_column_int64(st, 1);
+        e->time_us = sqlite3_column_int64(st, 2);
+        catalog_column_text(st, 3, e->kind, sizeof(e->kind));
+        catalog_column_text(st, 4, e->topic, sizeof(e->topic));
+        catalog_column_text(st, 5, e->source, sizeof(e->source));
+        e->state = sqlite3_column_type(st, 6) == SQLITE_NULL
+                       ? -1
+                       : sqlite3_column_int(st, 6);
+        catalog_column_text(st, 7, e->data, sizeof(e->data));
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&cat->lock);
+    if (rc != SQLITE_DONE) {
+        free(items);
+        return catalog_errno(rc) ? catalog_errno(rc) : -EIO;
+    }
+    *out = items;
+    *n = count;
+    return 0;
 }
