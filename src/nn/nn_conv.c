@@ -358,7 +358,8 @@ static void nn_dw_row_c(const struct nn_conv_args *a, const float *in,
 
                 if (ix < 0 || ix >= a->w)
                     continue;
-                const float *ip = in + ((size_t)iy * a->w + ix) * a->c;
+                const float *ip = in + ((size_t)(iy - a->in_row0) * a->w +
+                                        ix) * a->c;
                 const float *wp = a->filter +
                                   ((size_t)ky * a->kw + kx) * a->oc;
 
@@ -576,7 +577,8 @@ static void nn_dw_pixel_avx2(const struct nn_conv_args *a, const float *in,
 
         /* A sum per filter row keeps the FMA chains short. */
         for (int ky = ky0; ky < ky1; ky++) {
-            const float *irow = in + (size_t)(iy0 + ky * a->dh) * a->w * C + c;
+            const float *irow = in + (size_t)(iy0 + ky * a->dh - a->in_row0) *
+                                         a->w * C + c;
             const float *wrow = a->filter + (size_t)ky * a->kw * C + c;
             __m256 sum = _mm256_setzero_ps();
 
@@ -690,7 +692,8 @@ static inline void nn_dw_quad_k(const struct nn_conv_args *a,
 {
     const int C = a->c, C8 = C & ~7;
     int iy0 = oy * a->sh - a->pad_top, ix0 = ox * a->sw - a->pad_left;
-    const float *irow0 = in + ((size_t)iy0 * a->w + (size_t)ix0) * C;
+    const float *irow0 = in + ((size_t)(iy0 - a->in_row0) * a->w +
+                               (size_t)ix0) * C;
     float *o = orow + (size_t)ox * C;
     const float *r = rrow ? rrow + (size_t)ox * C : NULL;
     const __m256i all = _mm256_set1_epi32(-1);
@@ -861,7 +864,8 @@ static void nn_dw_pixel_avx512(const struct nn_conv_args *a, const float *in,
                              : _mm512_setzero_ps();
 
         for (int ky = ky0; ky < ky1; ky++) {
-            const float *irow = in + (size_t)(iy0 + ky * a->dh) * a->w * C + c;
+            const float *irow = in + (size_t)(iy0 + ky * a->dh - a->in_row0) *
+                                         a->w * C + c;
             const float *wrow = a->filter + (size_t)ky * a->kw * C + c;
             __m512 sum = _mm512_setzero_ps();
 
@@ -926,7 +930,8 @@ static inline void nn_dw_run_k(const struct nn_conv_args *a, const float *in,
 {
     const int C = a->c;
     int iy0 = oy * a->sh - a->pad_top, ix0 = ox * SW - a->pad_left;
-    const float *irow0 = in + ((size_t)iy0 * a->w + (size_t)ix0) * C;
+    const float *irow0 = in + ((size_t)(iy0 - a->in_row0) * a->w +
+                               (size_t)ix0) * C;
     float *o = orow + (size_t)ox * C;
     const float *r = rrow ? rrow + (size_t)ox * C : NULL;
     int c = 0;
@@ -1201,31 +1206,84 @@ static int nn_conv2d_dw_block_rows(const struct nn_conv_args *dw)
     return rows < 1 ? 1 : (int)rows;
 }
 
-size_t nn_conv2d_dw_scratch(const struct nn_conv_args *dw)
+/* Input rows of the depthwise convolution that rows output rows read. */
+static int nn_conv2d_dw_window(const struct nn_conv_args *dw, int rows)
 {
-    return (size_t)nn_conv2d_dw_block_rows(dw) * dw->ow * dw->oc *
-           sizeof(float);
+    int window = (rows - 1) * dw->sh + (dw->kh - 1) * dw->dh + 1;
+
+    return window < dw->h ? window : dw->h;
+}
+
+size_t nn_conv2d_dw_scratch(const struct nn_conv_args *dw, bool expand)
+{
+    int rows = nn_conv2d_dw_block_rows(dw);
+    size_t bytes = (size_t)rows * dw->ow * dw->oc * sizeof(float);
+
+    if (expand)
+        bytes += (size_t)nn_conv2d_dw_window(dw, rows) * dw->w * dw->c *
+                 sizeof(float);
+    return bytes;
 }
 
 bool nn_conv2d_dw_ok(const struct nn_model *m, const struct nn_conv_args *dw,
                      const struct nn_conv_args *pw)
 {
     (void)m;
-    return nn_conv_is_direct(pw) && pw->n == dw->n && pw->h == dw->oh && pw->w == dw->ow &&
-           pw->c == dw->oc;
+    return nn_conv_is_direct(pw) && pw->n == dw->n && pw->h == dw->oh &&
+           pw->w == dw->ow && pw->c == dw->oc;
+}
+
+bool nn_conv2d_expand_ok(const struct nn_conv_args *ex,
+                         const struct nn_conv_args *dw)
+{
+    return nn_conv_is_direct(ex) && !ex->residual && ex->n == dw->n &&
+           ex->oh == dw->h && ex->ow == dw->w && ex->oc == dw->c;
 }
 
 struct nn_dwpw_ctx {
-    const struct nn_conv_args *dw, *pw;
+    const struct nn_conv_args *ex, *dw, *pw;
     int rows_per_block, blocks_per_image;
     size_t scratch_stride;
     struct nn_model *m;
 };
 
 /*
+ * Window of rows [*lo, *hi) of the expanded input of image img, stored
+ * from x: make it hold rows [lo, hi).  Rows already there move to the
+ * front; the others are computed by the 1x1 convolution ex.
+ */
+static void nn_expand_window(const struct nn_conv_args *ex, float *x,
+                             int img, int *have_lo, int *have_hi, int lo,
+                             int hi)
+{
+    size_t row = (size_t)ex->ow * ex->oc;
+
+    if (lo < *have_lo || lo >= *have_hi) {
+        *have_lo = lo;
+        *have_hi = lo;
+    } else if (lo > *have_lo) {
+        memmove(x, x + (size_t)(lo - *have_lo) * row,
+                (size_t)(*have_hi - lo) * row * sizeof(float));
+        *have_lo = lo;
+    }
+    if (hi > *have_hi) {
+        const float *a = ex->in + ((size_t)img * ex->h + (size_t)*have_hi) *
+                                      ex->w * ex->c;
+
+        nn_gemm_epilogue(ex, (hi - *have_hi) * ex->ow, ex->c, a,
+                         x + (size_t)(*have_hi - lo) * row, NULL);
+        *have_hi = hi;
+    }
+}
+
+/*
  * Blocks [begin, end) of a fused depthwise + 1x1 convolution: the
  * depthwise rows of the block go to this thread's scratch slice, then one
  * sgemm and the epilogue of the 1x1 convolution write the output rows.
+ * With an expanding 1x1 convolution ex in front, the depthwise input rows
+ * come from a window of its output rows after the block in the slice; a
+ * thread's blocks are consecutive, so each row is computed once per
+ * thread.
  */
 static void nn_dwpw_blocks(void *ctx, size_t begin, size_t end)
 {
@@ -1236,17 +1294,34 @@ static void nn_dwpw_blocks(void *ctx, size_t begin, size_t end)
                  nn_pool_slot(c->m->pool, begin, total) * c->scratch_stride;
     size_t mid_row = (size_t)dw->ow * dw->oc;
     size_t out_row = (size_t)pw->ow * pw->oc;
+    float *window = mid + (size_t)c->rows_per_block * mid_row;
+    int have_img = -1, have_lo = 0, have_hi = 0;
 
     for (size_t blk = begin; blk < end; blk++) {
         int img = (int)(blk / (size_t)c->blocks_per_image);
         int y0 = (int)(blk % (size_t)c->blocks_per_image) * c->rows_per_block;
         int y1 = y0 + c->rows_per_block < dw->oh ? y0 + c->rows_per_block
                                                  : dw->oh;
-        const float *in = dw->in + (size_t)img * dw->h * dw->w * dw->c;
+        struct nn_conv_args a = *dw;
         size_t mid_img = (size_t)img * dw->oh * mid_row;
         size_t out_off = ((size_t)img * pw->oh + (size_t)y0) * out_row;
         int pixels = (y1 - y0) * dw->ow;
 
+        a.in = dw->in + (size_t)img * dw->h * dw->w * dw->c;
+        if (c->ex) {
+            int lo = y0 * dw->sh - dw->pad_top;
+            int hi = (y1 - 1) * dw->sh - dw->pad_top +
+                     (dw->kh - 1) * dw->dh + 1;
+
+            lo = lo < 0 ? 0 : lo;
+            hi = hi > dw->h ? dw->h : hi;
+            if (img != have_img)
+                have_lo = have_hi = 0;
+            have_img = img;
+            nn_expand_window(c->ex, window, img, &have_lo, &have_hi, lo, hi);
+            a.in = window;
+            a.in_row0 = lo;
+        }
         for (int oy = y0; oy < y1; oy++) {
             float *orow = mid + (size_t)(oy - y0) * mid_row;
             const float *rrow = dw->residual ? dw->residual + mid_img +
@@ -1254,26 +1329,28 @@ static void nn_dwpw_blocks(void *ctx, size_t begin, size_t end)
                                              : NULL;
 
 #ifdef NN_HAVE_X86
-            if (nn_dw_avx512_ok(dw)) {
-                nn_dw_row_avx512(dw, in, orow, rrow, oy);
+            if (nn_dw_avx512_ok(&a)) {
+                nn_dw_row_avx512(&a, a.in, orow, rrow, oy);
                 continue;
             }
-            if (dw->simd && dw->oc == dw->c) {
-                nn_dw_row_avx2(dw, in, orow, rrow, oy);
+            if (a.simd && a.oc == a.c) {
+                nn_dw_row_avx2(&a, a.in, orow, rrow, oy);
                 continue;
             }
 #endif
-            nn_dw_row_c(dw, in, orow, rrow, oy);
+            nn_dw_row_c(&a, a.in, orow, rrow, oy);
         }
         nn_gemm_epilogue(pw, pixels, pw->c, mid, pw->out + out_off,
                          pw->residual ? pw->residual + out_off : NULL);
     }
 }
 
-void nn_conv2d_dw(struct nn_model *m, const struct nn_conv_args *dw,
+void nn_conv2d_dw(struct nn_model *m, const struct nn_conv_args *ex,
+                  const struct nn_conv_args *dw,
                   const struct nn_conv_args *pw)
 {
-    struct nn_dwpw_ctx c = {dw, pw, nn_conv2d_dw_block_rows(dw), 0, 0, m};
+    struct nn_dwpw_ctx c = {ex, dw, pw, nn_conv2d_dw_block_rows(dw), 0, 0,
+                            m};
     int threads = nn_pool_threads(m->pool);
     /* Small feature maps: at least one block per thread when possible. */
     int share = (dw->oh + threads - 1) / threads;
@@ -1284,7 +1361,7 @@ void nn_conv2d_dw(struct nn_model *m, const struct nn_conv_args *dw,
         (size_t)dw->oh, (size_t)c.rows_per_block,
         dw->n == 1 ? (size_t)threads : 1, 1);
     c.blocks_per_image = (dw->oh + c.rows_per_block - 1) / c.rows_per_block;
-    c.scratch_stride = nn_conv2d_dw_scratch(dw) / sizeof(float);
+    c.scratch_stride = nn_conv2d_dw_scratch(dw, ex != NULL) / sizeof(float);
     nn_pool_run(m->pool, (size_t)c.blocks_per_image * (size_t)dw->n,
                 nn_dwpw_blocks, &c);
 }

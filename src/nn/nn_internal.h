@@ -121,6 +121,11 @@ struct nn_node {
      * whose input tensor is then never stored (-1 for none).
      */
     int dw_node;
+    /*
+     * For a depthwise node fused into a 1x1 convolution: the 1x1
+     * convolution that computes its input inside that kernel, or -1.
+     */
+    int expand_node;
     bool folded;                /* evaluated at plan time */
     bool dead;                  /* removed by fusion */
     double flops;
@@ -174,6 +179,7 @@ int nn_plan_scratch(struct nn_model *m);
 /* Kernels (nn_conv.c). */
 struct nn_conv_args {
     const float *in;            /* NHWC */
+    int in_row0;                /* image row at in (depthwise only), or 0 */
     int n, h, w, c;
     const float *filter;        /* HWIO, or HWCM for depthwise */
     int kh, kw, oc;             /* oc = output channels */
@@ -201,13 +207,18 @@ size_t nn_conv2d_scratch(const struct nn_conv_args *a);
  * in blocks of output rows: each block of the depthwise output stays in
  * per-thread scratch (nn_conv2d_dw_scratch() bytes per thread, given as
  * pw->scratch) and goes straight into sgemm.  dw->out and pw->in are not
- * used.
+ * used.  ex, if not NULL, is a 1x1 stride-1 convolution that computes the
+ * depthwise input (dw->in is then not used) a window of rows at a time in
+ * the same scratch.
  */
 bool nn_conv2d_dw_ok(const struct nn_model *m, const struct nn_conv_args *dw,
                      const struct nn_conv_args *pw);
-void nn_conv2d_dw(struct nn_model *m, const struct nn_conv_args *dw,
+bool nn_conv2d_expand_ok(const struct nn_conv_args *ex,
+                         const struct nn_conv_args *dw);
+void nn_conv2d_dw(struct nn_model *m, const struct nn_conv_args *ex,
+                  const struct nn_conv_args *dw,
                   const struct nn_conv_args *pw);
-size_t nn_conv2d_dw_scratch(const struct nn_conv_args *dw);
+size_t nn_conv2d_dw_scratch(const struct nn_conv_args *dw, bool expand);
 void nn_apply_act(float *x, size_t count, int channels, const float *bias,
                   const float *residual, enum nn_act act, float alpha,
                   bool simd);

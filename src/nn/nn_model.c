@@ -433,6 +433,7 @@ static int nn_build_nodes(struct nn_model *m, json_t *nodes, char *err,
         n->residual = -1;
         n->scale = -1;
         n->dw_node = -1;
+        n->expand_node = -1;
         if (!name || !op || !name[0])
             return nn_node_error(m, NULL, err, errlen, -EINVAL,
                                  "node %zu has no name or op", i);

@@ -238,7 +238,20 @@ static int nn_exec_conv(struct nn_model *m, struct nn_node *n, char *err,
         /* Planned after constant folding, so the scratch exists. */
         a.in = NULL;
         a.scratch = m->scratch;
-        nn_conv2d_dw(m, &da, &a);
+        if (d->expand_node < 0) {
+            nn_conv2d_dw(m, NULL, &da, &a);
+            return 0;
+        }
+        struct nn_node *e = &m->nodes[d->expand_node];
+        struct nn_conv_args ea;
+
+        rc = nn_conv_args_fill(m, e, &ea, err, errlen);
+        if (rc < 0)
+            return rc;
+        ea.in = m->tensors[e->in[0]].data;
+        ea.bias = e->bias >= 0 ? m->tensors[e->bias].data : NULL;
+        da.in = NULL;
+        nn_conv2d_dw(m, &ea, &da, &a);
         return 0;
     }
     a.scratch = m->scratch;

@@ -1,10 +1,11 @@
 /*
  * Checks the fused depthwise + 1x1 convolution kernel (nn_conv2d_dw) and
- * the AVX2 and AVX-512 depthwise kernels on shapes that the op fixtures do not reach.
- * The cases have wide rows, channel counts that are not a multiple of 8,
+ * the AVX2 and AVX-512 depthwise kernels on shapes that the op fixtures
+ * do not reach.  The cases have wide rows, channel counts that are not a multiple of 8,
  * stride 2 with 5x5 filters, dilation, a channel multiplier, batch 2, a
- * residual Add, a Sigmoid and a per-channel Mul folded into the
- * depthwise filter.  A last graph checks the MaxPool peak test fusion.
+ * residual Add, a Sigmoid, a per-channel Mul folded into the depthwise
+ * filter and an expanding 1x1 convolution in front.  A last graph checks
+ * the MaxPool peak test fusion.
  * Each case is a graph Placeholder -> depthwise -> 1x1
  * convolution built in memory.  The reference is the same graph planned
  * without fusion and run with the portable kernels on one thread, which
@@ -36,6 +37,8 @@ struct fusion_case {
     const char *pw_act;         /* NULL or "Relu" (fused into the op) */
     bool residual;              /* Add of a Placeholder after the 1x1 */
     bool scale;                 /* Mul of x by a channel vector first */
+    /* > 0: x has this many channels; a 1x1 convolution expands it. */
+    int expand_from;
 };
 
 static const struct fusion_case fusion_cases[] = {
@@ -59,6 +62,13 @@ static const struct fusion_case fusion_cases[] = {
      true, 12, NULL, false, true},
     {"dw5x5 s2 scale mult 2", 1, 12, 21, 6, 5, 2, 1, 2, "SAME", NULL, true,
      10, NULL, false, true},
+    /* The expanded tensors are above the planner's 4 MiB bound. */
+    {"expand dw3x3 s2", 1, 131, 133, 64, 3, 2, 1, 1, "SAME", "Relu6", true,
+     8, NULL, false, false, 8},
+    {"expand dw5x5 s1 batch 2", 2, 97, 91, 120, 5, 1, 1, 1, "SAME", "Relu6",
+     true, 12, NULL, true, false, 6},
+    {"expand dw3x3 s1 valid", 1, 103, 99, 104, 3, 1, 1, 1, "VALID", NULL,
+     true, 16, "Relu", false, false, 16},
 };
 
 static int fusion_fails;
@@ -183,8 +193,8 @@ static json_t *fusion_node(const char *name, const char *op, json_t *attr,
 
 /*
  * Build the model text and weights of case fc.  The weights are the
- * depthwise filter and bias, the 1x1 filter and bias, then the channel
- * scale.
+ * depthwise filter and bias, the 1x1 filter and bias, the channel scale,
+ * then the expanding filter and bias.
  */
 static char *fusion_build(const struct fusion_case *fc, float **weights,
                           size_t *wcount)
@@ -203,17 +213,23 @@ static char *fusion_build(const struct fusion_case *fc, float **weights,
     char *text;
 
     size_t ns = fc->scale ? (size_t)fc->c : 0;
-    const char *dw_in = fc->scale ? "xs" : "x";
+    size_t nef = (size_t)fc->expand_from * fc->c;
+    size_t neb = fc->expand_from ? (size_t)fc->c : 0;
+    const char *dw_in = fc->scale ? "xs" : fc->expand_from ? "ex" : "x";
 
-    *wcount = nf + nb + npf + npb + ns;
+    *wcount = nf + nb + npf + npb + ns + nef + neb;
     *weights = malloc(*wcount * sizeof(float));
     fusion_fill(*weights, nf, &seed, -0.5f, 0.5f);
     fusion_fill(*weights + nf, nb, &seed, -1.0f, 1.0f);
     fusion_fill(*weights + nf + nb, npf, &seed, -0.5f, 0.5f);
     fusion_fill(*weights + nf + nb + npf, npb, &seed, -1.0f, 1.0f);
     fusion_fill(*weights + nf + nb + npf + npb, ns, &seed, 0.0f, 2.0f);
-    json_array_append_new(nodes, fusion_placeholder("x", fc->n, fc->h,
-                                                    fc->w, fc->c));
+    fusion_fill(*weights + nf + nb + npf + npb + ns, nef, &seed, -0.5f,
+                0.5f);
+    fusion_fill(*weights + nf + nb + npf + npb + ns + nef, neb, &seed, -1.0f,
+                1.0f);
+    json_array_append_new(nodes, fusion_placeholder(
+        "x", fc->n, fc->h, fc->w, fc->expand_from ? fc->expand_from : fc->c));
     json_array_append_new(specs, fusion_const_spec("dwf", fc->k, fc->k,
                                                    fc->c, fc->mult));
     json_array_append_new(specs, fusion_const_spec("dwb", dwc, -1, 0, 0));
@@ -224,6 +240,12 @@ static char *fusion_build(const struct fusion_case *fc, float **weights,
     if (fc->scale)
         json_array_append_new(specs, fusion_const_spec("sc", fc->c, -1, 0,
                                                        0));
+    if (fc->expand_from) {
+        json_array_append_new(specs, fusion_const_spec(
+            "exf", 1, 1, fc->expand_from, fc->c));
+        json_array_append_new(specs, fusion_const_spec("exb", fc->c, -1, 0,
+                                                       0));
+    }
     for (size_t i = 0; i < json_array_size(specs); i++)
         json_array_append_new(nodes, json_pack(
             "{s:O,s:s}", "name",
@@ -232,6 +254,11 @@ static char *fusion_build(const struct fusion_case *fc, float **weights,
     if (fc->scale)
         json_array_append_new(nodes, fusion_node("xs", "Mul", NULL, "x",
                                                  "sc", NULL));
+    if (fc->expand_from)
+        json_array_append_new(nodes, fusion_node(
+            "ex", "_FusedConv2D",
+            fusion_conv_attr(1, 1, "VALID", "BiasAdd", "Relu6"), "x", "exf",
+            "exb"));
     json_array_append_new(nodes, fusion_node(
         "dw", dw_op,
         fusion_conv_attr(fc->stride, fc->dilation, fc->padding,
@@ -271,15 +298,20 @@ static char *fusion_build(const struct fusion_case *fc, float **weights,
     return text;
 }
 
+/* Fusions found in a planned graph. */
+struct fusion_plan {
+    int dw;                     /* depthwise nodes run inside a 1x1 */
+    int expand;                 /* 1x1 nodes run inside a fused depthwise */
+    int muls;                   /* Mul nodes left */
+};
+
 /*
  * Run case fc with the given options.  *out receives the output (the
- * caller frees it), *fused the number of 1x1 convolutions that computed a
- * depthwise convolution themselves and *muls the Mul nodes left after
- * planning.
+ * caller frees it) and *plan what the planner fused.
  */
 static int fusion_run(const struct fusion_case *fc,
                       const struct nn_options *opt, float **out,
-                      int64_t *count, int *fused, int *muls)
+                      int64_t *count, struct fusion_plan *plan)
 {
     float *weights;
     size_t wcount;
@@ -305,13 +337,14 @@ static int fusion_run(const struct fusion_case *fc,
         fprintf(stderr, "FAIL %s: %s\n", fc->name, err);
         goto done;
     }
-    *fused = 0;
-    *muls = 0;
+    memset(plan, 0, sizeof(*plan));
     for (int i = 0; i < m->n_nodes; i++) {
         if (m->nodes[i].dw_node >= 0)
-            (*fused)++;
+            plan->dw++;
+        if (m->nodes[i].expand_node >= 0)
+            plan->expand++;
         if (m->nodes[i].op == NN_OP_MUL && !m->nodes[i].dead)
-            (*muls)++;
+            plan->muls++;
     }
     nn_model_output(m, 0, &t);
     *count = t.count;
@@ -335,10 +368,10 @@ static void fusion_check(const struct fusion_case *fc)
                     {2, 0, 1, 0}, {1, 0, 0, 1}, {2, 0, 1, 1}};
     float *ref;
     int64_t ref_count;
-    int fused, muls;
+    struct fusion_plan plan;
     double maxref = 0;
 
-    if (fusion_run(fc, &ref_opt, &ref, &ref_count, &fused, &muls) < 0) {
+    if (fusion_run(fc, &ref_opt, &ref, &ref_count, &plan) < 0) {
         fusion_fails++;
         return;
     }
@@ -354,7 +387,7 @@ static void fusion_check(const struct fusion_case *fc)
         int64_t count;
         long bad = 0;
 
-        if (fusion_run(fc, &opt, &got, &count, &fused, &muls) < 0) {
+        if (fusion_run(fc, &opt, &got, &count, &plan) < 0) {
             fusion_fails++;
             continue;
         }
@@ -363,15 +396,21 @@ static void fusion_check(const struct fusion_case *fc)
                     fc->name, (long long)count, (long long)ref_count);
             bad = 1;
         }
-        if (!opt.no_fusion && fused != 1) {
+        if (!opt.no_fusion && plan.dw != 1) {
             fprintf(stderr, "FAIL %s: %d fused depthwise convolutions, "
-                    "expected 1\n", fc->name, fused);
+                    "expected 1\n", fc->name, plan.dw);
             bad++;
         }
-        if (!opt.no_fusion && muls != 0) {
+        if (!opt.no_fusion && plan.expand != (fc->expand_from ? 1 : 0)) {
+            fprintf(stderr, "FAIL %s: %d fused expanding convolutions, "
+                    "expected %d\n", fc->name, plan.expand,
+                    fc->expand_from ? 1 : 0);
+            bad++;
+        }
+        if (!opt.no_fusion && plan.muls != 0) {
             fprintf(stderr, "FAIL %s: %d Mul nodes left, expected the "
                     "channel scale folded into the filter\n", fc->name,
-                    muls);
+                    plan.muls);
             bad++;
         }
         for (int64_t i = 0; i < count && i < ref_count; i++) {
