@@ -34,7 +34,11 @@ struct nn_options {
     const char *manifest_path;
     /* Non-zero skips the hash check, for models built by tests. */
     int skip_hash_check;
-    /* Disable kernel fusion and AVX2 paths (used by tests). */
+    /*
+     * Disable kernel fusion, or the hand-written AVX2 and AVX-512 kernels
+     * in favour of portable C (used by tests).  The AVX2 clones of the
+     * portable loops still run on AVX2 CPUs.
+     */
     int no_fusion;
     int no_simd;
     int no_winograd;            /* 3x3 convolutions by im2col only */
