@@ -1,9 +1,9 @@
 /*
  * vmsd, the recording daemon: wiring only. Loads the configuration,
  * opens the catalog, reconciles the volumes, then starts the recorder,
- * the camera supervisor and the HTTP server, and shuts them down in the
- * reverse order on SIGTERM or SIGINT so that every open segment is
- * closed and indexed.
+ * the camera supervisor, the camera events thread and the HTTP server,
+ * and shuts them down in the reverse order on SIGTERM or SIGINT so that
+ * every open segment is closed and indexed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "storage/storage.h"
 #include "vmsd/cameras.h"
+#include "vmsd/events.h"
 
 static void vmsd_usage(FILE *out)
 {
@@ -184,6 +185,7 @@ int main(int argc, char **argv)
     catalog_t *cat = NULL;
     storage_t *storage = NULL;
     vmsd_cameras_t *cams = NULL;
+    vmsd_events_t *events = NULL;
     api_server_t *srv = NULL;
     storage_config_t scfg;
     api_config_t acfg;
@@ -247,6 +249,13 @@ int main(int argc, char **argv)
     if (rc < 0)
         goto out;
     vmsd_cameras_start_all(cams);
+    rc = vmsd_events_start(cat, &events);
+    if (rc < 0) {
+        vms_log(VMS_LOG_ERROR, "vmsd",
+                "error=\"cannot start the camera events thread: %s\"",
+                strerror(-rc));
+        goto out;
+    }
 
     memset(&acfg, 0, sizeof(acfg));
     snprintf(path, sizeof(path), "%s/cache", cfg.data_dir);
@@ -277,6 +286,7 @@ int main(int argc, char **argv)
 
 out:
     api_server_stop(srv);
+    vmsd_events_stop(events);
     if (cams)
         vmsd_cameras_stop_all(cams);
     storage_close(storage);
