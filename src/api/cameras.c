@@ -458,6 +458,8 @@ int api_route_cameras(api_conn_t *c, const char *rest)
         return api_ptz(c, id, sub + 3);
     if (strcmp(sub, "time") == 0)
         return api_camera_time(c, id);
+    if (strcmp(sub, "events") == 0)
+        return api_events_list(c, id);
     if (c->method != API_GET && c->method != API_HEAD)
         return api_respond_error(c, 405, "use GET on %s", c->path);
     if (strcmp(sub, "recordings") == 0)

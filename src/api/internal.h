@@ -110,6 +110,8 @@ int api_recordings_list(api_conn_t *c, int64_t camera_id);
 int api_playback(api_conn_t *c, int64_t camera_id);
 int api_snapshot(api_conn_t *c, int64_t camera_id);
 int api_verify(api_conn_t *c, int64_t camera_id);
+/* GET .../events?from=&to=&limit= (events.c). */
+int api_events_list(api_conn_t *c, int64_t camera_id);
 int api_route_storage(api_conn_t *c);
 int api_route_holds(api_conn_t *c, const char *rest);
 
