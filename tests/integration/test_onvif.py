@@ -17,6 +17,11 @@ Devices in the camera namespace:
   fault  10.232.0.4  SOAP fault to every authenticated call
   silent 10.232.0.5  reads requests and never responds
   door   10.232.0.6  adopted with vmsctl
+  mute   10.232.0.7  adopted; SOAP fault to CreatePullPointSubscription
+                     and PullMessages, so it never delivers events
+
+Every working device returns three events (motion, tamper, digital
+input, each true) on each PullMessages, and the daemon stores them.
 """
 
 import ctypes
@@ -47,6 +52,7 @@ YARD_IP = "10.232.0.3"
 FAULT_IP = "10.232.0.4"
 SILENT_IP = "10.232.0.5"
 DOOR_IP = "10.232.0.6"
+MUTE_IP = "10.232.0.7"
 RTSP_PORT = 8554
 ONVIF_PORT = 8080
 GATE_UUID = "urn:uuid:1a1a1a1a-0000-4000-8000-00000000001a"
@@ -61,6 +67,8 @@ CLONE_NEWNET = 0x40000000
 ERROR_LIMIT_S = 2.0
 SILENT_LIMIT_S = 9.0
 RECORD_LIMIT_S = 30
+# Adopted cameras' events must be stored within this time.
+EVENTS_LIMIT_S = 30
 
 
 def ip(*args):
@@ -80,7 +88,7 @@ def create_namespaces():
        "peer", "name", VETH_CAMERAS, "netns", NS_CAMERAS)
     ip("-n", NS_RECORDER, "addr", "add", f"{RECORDER_IP}/24", "dev",
        VETH_RECORDER)
-    for addr in (GATE_IP, YARD_IP, FAULT_IP, SILENT_IP, DOOR_IP):
+    for addr in (GATE_IP, YARD_IP, FAULT_IP, SILENT_IP, DOOR_IP, MUTE_IP):
         ip("-n", NS_CAMERAS, "addr", "add", f"{addr}/24", "dev",
            VETH_CAMERAS)
     for ns, dev in ((NS_RECORDER, VETH_RECORDER), (NS_CAMERAS, VETH_CAMERAS)):
@@ -521,6 +529,117 @@ def check_vmsctl(daemon, door):
     result = daemon.vmsctl("ptz", str(door_id), "move", "--pan", "3")
     assert result.returncode == 2, result
     print(f"vmsctl: discover, adopt (camera {door_id}) and ptz work")
+    return door_id
+
+
+def camera_events(daemon, camera_id, from_us, to_us):
+    """Returns the stored events of a camera in [from_us, to_us)."""
+    status, reply, _ = timed(
+        daemon, "GET",
+        f"/api/v1/cameras/{camera_id}/events?from={from_us}&to={to_us}")
+    assert status == 200, f"events of camera {camera_id}: {status} {reply}"
+    assert reply["camera_id"] == camera_id, reply
+    return reply["events"]
+
+
+def check_events(daemon, cameras, mute):
+    """The events of every adopted device are stored with kind, state and
+    a time on the recorder's clock; a device whose pull point fails gets
+    none, is logged and retried, and does not stop the others."""
+    status, mute_cam, _ = timed(
+        daemon, "POST", "/api/v1/cameras/adopt",
+        {"address": mute.address, "username": USER, "password": PASSWORD,
+         "name": "Mute"})
+    assert status == 201, f"adopt mute: {status} {mute_cam}"
+    start = time.monotonic()
+    kinds = {}
+    while time.monotonic() - start < EVENTS_LIMIT_S:
+        to_us = int(time.time() * 1e6) + 600 * 1000000
+        found = {name: camera_events(daemon, cid, 0, to_us)
+                 for name, cid in cameras.items()}
+        kinds = {name: {e["kind"] for e in evs}
+                 for name, evs in found.items()}
+        if all(k >= {"motion", "tamper", "input"} for k in kinds.values()):
+            break
+        time.sleep(0.5)
+    elapsed = time.monotonic() - start
+    for name, got in kinds.items():
+        assert got >= {"motion", "tamper", "input"}, \
+            f"{name}: event kinds {got} after {elapsed:.1f} s"
+    now_us = int(time.time() * 1e6)
+    expected = {"motion": ("tns1:RuleEngine/CellMotionDetector/Motion",
+                           "VideoSource_1"),
+                "tamper": ("tns1:RuleEngine/TamperDetector/Tamper",
+                           "VideoSource_1"),
+                "input": ("tns1:Device/Trigger/DigitalInput", "DI_1")}
+    for name, evs in found.items():
+        for e in evs:
+            topic, source = expected[e["kind"]]
+            assert e["topic"] == topic, f"{name}: {e}"
+            assert e["source"] == source, f"{name}: {e}"
+            assert e["state"] is True, f"{name}: {e}"
+            assert e["property"] == "Changed", f"{name}: {e}"
+            # yard's clock runs 20 minutes ahead: its event times must be
+            # moved onto the recorder's clock like everyone else's.
+            assert abs(e["time_us"] - now_us) < 120 * 1000000, \
+                f"{name}: event time {e['time_us']}, now {now_us}"
+        times = [e["time_us"] for e in evs]
+        assert times == sorted(times), f"{name}: events not in time order"
+    print(f"events: {len(cameras)} cameras deliver motion, tamper and "
+          f"input within {elapsed:.1f} s")
+
+    # The list is bounded by from/to and limit.
+    cid = cameras["gate"]
+    evs = camera_events(daemon, cid, 0, now_us + 600 * 1000000)
+    middle = evs[len(evs) // 2]["time_us"]
+    later = camera_events(daemon, cid, middle, now_us + 600 * 1000000)
+    assert later and all(e["time_us"] >= middle for e in later), later
+    assert camera_events(daemon, cid, 0, 1) == [], "events before 1970"
+    status, reply, _ = timed(
+        daemon, "GET", f"/api/v1/cameras/{cid}/events?from=0&to={now_us}"
+        "&limit=2")
+    assert status == 200, reply
+    assert len(reply["events"]) == 2, reply
+    assert reply["truncated"] is True, reply
+    for query, word in (("to=1", "from"), ("from=0", "to"),
+                        ("from=x&to=1", "from"), ("from=5&to=5", "range"),
+                        ("from=0&to=1&limit=0", "limit"),
+                        ("from=0&to=1&limit=10001", "limit")):
+        status, reply, _ = timed(daemon, "GET",
+                                 f"/api/v1/cameras/{cid}/events?{query}")
+        assert status == 400, f"{query}: {status} {reply}"
+        assert word in reply["error"], f"{query}: {reply}"
+    status, reply, _ = timed(daemon, "POST", f"/api/v1/cameras/{cid}/events",
+                             {"junk": 1})
+    assert status == 405, f"POST events: {status} {reply}"
+    status, reply, _ = timed(daemon, "GET",
+                             "/api/v1/cameras/999999/events?from=0&to=1")
+    assert status == 404, f"events of a missing camera: {status} {reply}"
+
+    # mute fails at every subscription: no events, a logged failure with
+    # its camera id, retries, and the other cameras keep receiving.
+    before = len(camera_events(daemon, cid, 0, now_us + 600 * 1000000))
+    mute_id = mute_cam["id"]
+    vmstest.wait_for(
+        lambda: daemon.output().count(
+            f"camera={mute_id} address=http://{mute.address}/onvif/"
+            "device_service event=events_subscribe_failed") >= 2,
+        EVENTS_LIMIT_S, what="two logged subscription failures of mute")
+    assert camera_events(daemon, mute_id, 0, now_us + 600 * 1000000) == []
+    vmstest.wait_for(
+        lambda: len(camera_events(daemon, cid, 0,
+                                  int(time.time() * 1e6) + 600 * 1000000))
+        > before, 10, what="more gate events while mute fails")
+    faults = mute.output().count("fake-onvif: events fault "
+                                 "CreatePullPointSubscription")
+    assert faults >= 2, f"mute saw {faults} subscription attempts"
+    log = daemon.output()
+    assert PASSWORD not in log, "the daemon log contains a camera password"
+    assert (f"camera={cameras['gate']} address=http://{GATE_IP}:"
+            f"{ONVIF_PORT}/onvif/device_service event=events_subscribed"
+            in log), "the gate camera's subscription is not logged"
+    print(f"events: a failing pull point ({faults} subscription attempts) "
+          f"does not stop the other cameras")
 
 
 def random_value(rng):
@@ -626,6 +745,10 @@ def main():
             door = FakeOnvif(work, "door", DOOR_IP, "--rtsp-url",
                              f"rtsp://{DOOR_IP}:{RTSP_PORT}/main")
             procs.append(door)
+            mute = FakeOnvif(work, "mute", MUTE_IP, "--events-fault",
+                             "--rtsp-url",
+                             f"rtsp://{MUTE_IP}:{RTSP_PORT}/main")
+            procs.append(mute)
             daemon = RecorderDaemon(
                 work, segment_seconds=2,
                 extra_conf=f"discovery_interface = {VETH_RECORDER}\n")
@@ -637,7 +760,10 @@ def main():
             gate_cam, yard_cam = check_adopt(daemon, gate, yard)
             check_ptz(daemon, gate, gate_cam["id"])
             check_time(daemon, yard_cam["id"])
-            check_vmsctl(daemon, door)
+            door_id = check_vmsctl(daemon, door)
+            check_events(daemon, {"gate": gate_cam["id"],
+                                  "yard": yard_cam["id"], "door": door_id},
+                         mute)
             check_random_input(daemon, gate_cam["id"])
             assert daemon.alive(), "vmsd exited:\n" + daemon.output()
             status = daemon.stop()
