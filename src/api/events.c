@@ -72,7 +72,7 @@ int api_events_list(api_conn_t *c, int64_t camera_id)
                                      "invalid limit '%s': expected 1 to %d",
                                      v, API_EVENTS_MAX_LIMIT);
     }
-    /* One more row than the limit tells whether the list was cut. */
+    /* One row more than the limit shows whether the list was cut. */
     rc = catalog_event_list(c->srv->cfg.cat, camera_id, from, to,
                             (size_t)limit + 1, &rows, &n);
     if (rc < 0)

@@ -4,9 +4,10 @@
  * timeline.
  *
  * One thread serves every camera in turn, so each camera request has a
- * short time limit: a camera that does not answer delays the others by
- * at most EVENTS_HTTP_TIMEOUT_MS plus the pull wait, once per backoff
- * step. The camera list is read from the catalog every
+ * short time limit: in each attempt, a camera that does not answer
+ * delays the others until its first request times out
+ * (EVENTS_HTTP_TIMEOUT_MS, plus the wait for a pull), and its attempts
+ * are spaced by the backoff. The camera list is read from the catalog every
  * EVENTS_SYNC_INTERVAL_MS, so adopted, changed, disabled and deleted
  * cameras are picked up without a call from the API.
  */
@@ -41,9 +42,9 @@
 #define EVENTS_BACKOFF_MAX_MS 60000
 /* How often the camera list is read from the catalog. */
 #define EVENTS_SYNC_INTERVAL_MS 2000
-/* An event time further than this from ours after the clock offset is
- * applied comes from a camera clock that changed since it was measured;
- * such an event is stored at the time it was received. */
+/* An event time further than this from ours, after the clock offset is
+ * applied, means that the camera clock changed since it was measured.
+ * Such an event is stored at the time it was received. */
 #define EVENTS_MAX_SKEW_US (24LL * 3600 * 1000000)
 
 typedef struct events_camera {
@@ -139,10 +140,10 @@ static bool events_camera_set(events_camera_t *cam,
     return true;
 }
 
-/* Reads the camera list: adds a state for each new camera that has an
- * ONVIF address and a user name, rebuilds the client of a camera whose
- * address or credentials changed, and drops the cameras that were
- * deleted, disabled or lost their address. */
+/* Reads the camera list and adds a state for each new camera that has
+ * an ONVIF address and a user name. A camera whose address or
+ * credentials changed gets a new client. Cameras that were deleted,
+ * disabled or lost their address are dropped. */
 static void events_sync(vmsd_events_t *events, int64_t now)
 {
     catalog_camera_t *rows = NULL;
@@ -239,7 +240,9 @@ static size_t events_store(vmsd_events_t *events, events_camera_t *cam,
                  evs[i].topic ? evs[i].topic : "");
         snprintf(row.source, sizeof(row.source), "%s",
                  evs[i].source ? evs[i].source : "");
-        row.state = evs[i].has_state ? (evs[i].state ? 1 : 0) : -1;
+        row.state = -1;
+        if (evs[i].has_state)
+            row.state = evs[i].state ? 1 : 0;
         snprintf(row.data, sizeof(row.data), "%s",
                  evs[i].property ? evs[i].property : "");
         rc = catalog_event_insert(events->cat, &row);
@@ -257,9 +260,9 @@ static size_t events_store(vmsd_events_t *events, events_camera_t *cam,
 /* Records a failed request: drops the subscription and schedules the
  * next attempt. The first failure after a working period retries at
  * once, because a subscription that the camera ended (for example
- * after a reboot) is replaced by the next subscribe; later failures
- * back off exponentially, so each camera logs at most one failure per
- * EVENTS_BACKOFF_MAX_MS once the backoff is at its maximum. */
+ * after a reboot) is replaced by the next subscribe. Later failures
+ * back off exponentially, so a camera that keeps failing logs at most
+ * one line per EVENTS_BACKOFF_MAX_MS. */
 static void events_fail(events_camera_t *cam, const char *call, int rc,
                         const onvif_err_t *err, int64_t now)
 {
