@@ -309,7 +309,8 @@ static void api_cache_sweep(const char *dir, int64_t room)
         files[n++] = f;
     }
     closedir(d);
-    qsort(files, n, sizeof(*files), api_cache_older_first);
+    if (n > 1)
+        qsort(files, n, sizeof(*files), api_cache_older_first);
     for (size_t i = 0; i < n && total + room > API_CACHE_MAX_BYTES; i++) {
         /* NOTE: a file still being sent stays readable through its open
          * descriptor after the unlink. */
