@@ -1,11 +1,16 @@
 /*
  * Benchmark of the nn runtime: ms per inference (median and p90 after
  * warm-up) of each model for each thread count, and the achieved GFLOP/s
- * against the peak of OpenBLAS sgemm measured in the same run, which also
- * measures the memory read bandwidth of one thread.
+ * against the peak of OpenBLAS sgemm measured in the same run.  The run
+ * also measures the memory read bandwidth of one thread.
  *
  * usage: bench_nn MODELS_DIR [RUNS [WARMUP [THREADS...]]]
  * Prints one JSON object per line.
+ *
+ * usage: bench_nn --profile MODEL_JSON [RUNS [THREADS]]
+ * Prints the minimum time of every planned node over RUNS runs (after one
+ * warm-up run) and their sums by kind; the minimum is the time least
+ * disturbed by other processes.
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -14,6 +19,7 @@
 #include <time.h>
 
 #include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 static double bench_now_ms(void)
 {
@@ -62,9 +68,9 @@ static double bench_sgemm_peak(int threads, int n)
 }
 
 /*
- * Best read bandwidth in GB/s of one thread summing a 256 MiB buffer over
- * 5 repetitions, which no cache holds: the memory floor of layers that
- * stream their tensors from DRAM.
+ * Best read bandwidth in GB/s of one thread summing a 256 MiB buffer, which
+ * no cache holds, over 5 repetitions.  It bounds layers that stream their
+ * tensors from DRAM.
  */
 static double bench_read_bandwidth(void)
 {
@@ -94,6 +100,84 @@ static double bench_read_bandwidth(void)
     return best;
 }
 
+/* Kind of a planned node for the profile sums. */
+static const char *bench_kind(const struct nn_model *m,
+                              const struct nn_node *n)
+{
+    const struct nn_tensor *out = &m->tensors[n->out[0]];
+
+    if (n->op == NN_OP_DEPTHWISE)
+        return "depthwise";
+    if (n->op != NN_OP_CONV2D)
+        return "other ops";
+    if (m->tensors[n->in[1]].dims[0] > 1)
+        return "dense KxK";
+    if (out->ndim == 4 && out->dims[1] == 1 && out->dims[2] == 1)
+        return "1x1 on 1x1 maps";
+    return n->dw_node >= 0 ? "1x1 with fused depthwise" : "1x1";
+}
+
+/* The --profile mode; see the file comment. */
+static int bench_profile(const char *path, int runs, int threads)
+{
+    struct nn_options opt = {.threads = threads};
+    static const char *kinds[] = {"dense KxK", "1x1 with fused depthwise",
+                                  "1x1", "1x1 on 1x1 maps", "depthwise",
+                                  "other ops"};
+    double sum_ms[6] = {0}, sum_gflop[6] = {0}, total = 0;
+    struct nn_tensor_info in;
+    char err[1024];
+    double *best;
+    nn_model *m;
+
+    if (nn_model_open(path, &opt, &m, err, sizeof(err)) < 0) {
+        fprintf(stderr, "bench_nn: %s\n", err);
+        return 1;
+    }
+    best = malloc((size_t)m->n_nodes * sizeof(double));
+    nn_model_input(m, 0, &in);
+    srand(42);
+    for (int64_t i = 0; i < in.count; i++)
+        ((float *)in.data)[i] = (float)rand() / RAND_MAX * 255.0f;
+    for (int i = 0; i < m->n_nodes; i++)
+        best[i] = 1e30;
+    for (int r = 0; r <= runs; r++) {
+        nn_model_set_profiling(m, 1);
+        if (nn_model_run(m, err, sizeof(err)) < 0) {
+            fprintf(stderr, "bench_nn: %s\n", err);
+            return 1;
+        }
+        for (int k = 0; r > 0 && k < m->n_order; k++) {
+            int j = m->order[k];
+
+            if (m->nodes[j].time_ms < best[j])
+                best[j] = m->nodes[j].time_ms;
+        }
+    }
+    printf("step  ms(min)  MFLOP  op                          node\n");
+    for (int k = 0; k < m->n_order; k++) {
+        const struct nn_node *n = &m->nodes[m->order[k]];
+        const char *kind = bench_kind(m, n);
+
+        printf("%4d %8.3f %6.1f  %-27s %s\n", k, best[m->order[k]],
+               n->flops / 1e6, n->op_name, n->name);
+        for (int i = 0; i < 6; i++)
+            if (strcmp(kind, kinds[i]) == 0) {
+                sum_ms[i] += best[m->order[k]];
+                sum_gflop[i] += n->flops / 1e9;
+            }
+        total += best[m->order[k]];
+    }
+    for (int i = 0; i < 6; i++)
+        printf("%-26s %8.2f ms %6.3f GFLOP\n", kinds[i], sum_ms[i],
+               sum_gflop[i]);
+    printf("%-26s %8.2f ms (%d threads, minimum of %d runs per node)\n",
+           "total", total, threads, runs);
+    free(best);
+    nn_model_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *models[2] = {"centernet", "nanodet"};
@@ -103,9 +187,21 @@ int main(int argc, char **argv)
     double peak[8];
     char err[1024], path[4096];
 
+    if (argc > 2 && strcmp(argv[1], "--profile") == 0) {
+        int prof_runs = argc > 3 ? atoi(argv[3]) : 20;
+        int prof_threads = argc > 4 ? atoi(argv[4]) : 1;
+
+        if (prof_runs < 1 || prof_threads < 1) {
+            fprintf(stderr, "bench_nn: RUNS and THREADS must be at least "
+                    "1\n");
+            return 2;
+        }
+        return bench_profile(argv[2], prof_runs, prof_threads);
+    }
     if (argc < 2 || runs < 1 || warmup < 0) {
         fprintf(stderr, "usage: bench_nn MODELS_DIR [RUNS [WARMUP "
-                "[THREADS...]]]\n");
+                "[THREADS...]]]\n       bench_nn --profile MODEL_JSON "
+                "[RUNS [THREADS]]\n");
         return 2;
     }
     if (argc > 4) {
