@@ -9,7 +9,7 @@
  *
  * usage: bench_nn --profile MODEL_JSON [RUNS [THREADS]]
  * Prints the minimum time of every planned node over RUNS runs (after one
- * warm-up run) and their sums by kind; the minimum is the time least
+ * warm-up run) and their sums by kind.  The minimum is the time least
  * disturbed by other processes.
  */
 #include <cblas.h>

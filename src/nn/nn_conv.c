@@ -148,9 +148,9 @@ static size_t nn_conv_block_rows(size_t k, size_t pixels)
 
 /*
  * Shrink rows per block (a multiple of align) so that the block count of
- * total rows is a multiple of threads where possible: with 2 threads, 5
- * blocks keep one thread idle for a fifth of the time, 6 smaller ones do
- * not.  Never returns more than rows.
+ * total rows is a multiple of threads where possible.  With 2 threads, 5
+ * blocks keep one thread idle for a fifth of the time, and 6 smaller ones
+ * do not.  Never returns more than rows.
  */
 static size_t nn_balance_rows(size_t total, size_t rows, size_t threads,
                               size_t align)
@@ -1281,7 +1281,7 @@ static void nn_expand_window(const struct nn_conv_args *ex, float *x,
  * depthwise rows of the block go to this thread's scratch slice, then one
  * sgemm and the epilogue of the 1x1 convolution write the output rows.
  * With an expanding 1x1 convolution ex in front, the depthwise input rows
- * come from a window of its output rows after the block in the slice; a
+ * come from a window of its output rows after the block in the slice.  A
  * thread's blocks are consecutive, so each row is computed once per
  * thread.
  */

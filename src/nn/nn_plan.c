@@ -742,7 +742,7 @@ static bool nn_scale_reader_ok(const struct nn_model *m,
 
 /*
  * Fold Mul(x, s), s a per-channel vector such as a squeeze-and-excite
- * gate, into the convolutions that read it: conv(x * s) equals x times
+ * gate, into the convolutions that read it.  conv(x * s) equals x times
  * the filter with the weights of input channel c scaled by s[c], which
  * costs one pass over the filter per run in place of a pass over x.  Every
  * reader must be a 1x1 or a depthwise convolution.
@@ -1084,8 +1084,8 @@ static int nn_fuse_depthwise(struct nn_model *m, char *err, size_t errlen)
 /*
  * Let each depthwise convolution fused into a 1x1 convolution also take
  * in the 1x1 stride-1 convolution that computes its input, when that
- * input has no other reader: nn_conv2d_dw then computes the expanded rows
- * a window at a time, so MobileNet's expanded tensors (16 MiB at
+ * input has no other reader.  nn_conv2d_dw then computes the expanded
+ * rows a window at a time, so MobileNet's expanded tensors (16 MiB at
  * centernet's first block) are never stored.
  */
 static int nn_fuse_expand(struct nn_model *m, char *err, size_t errlen)
@@ -1118,9 +1118,9 @@ static int nn_fuse_expand(struct nn_model *m, char *err, size_t errlen)
         int t = d->in[0], p = m->tensors[t].producer;
 
         /*
-         * NOTE: expanded tensors below 4 MiB per image stay in cache; on
-         * centernet their fusion measured within noise (0.1 to 3 MiB), so
-         * they keep the plain path.  The bound is a heuristic.
+         * NOTE: expanded tensors below 4 MiB per image stay in cache, and
+         * fusing centernet's (0.1 to 3 MiB) measured within noise, so they
+         * keep the plain path.  The bound is a heuristic.
          */
         if (d->expand_node >= 0 || p < 0 || readers[t] != 1 ||
             m->tensors[t].is_io || d->scale >= 0 ||
