@@ -269,7 +269,9 @@ static void nn_conv_blocks(void *ctx, size_t begin, size_t end)
     bool direct = nn_conv_is_direct(a);
     size_t slot = nn_pool_slot(c->m->pool, begin,
                                c->blocks_per_image * (size_t)a->n);
-    float *col = a->scratch + slot * c->scratch_stride;
+    /* Direct convolutions have no scratch; offsetting NULL is undefined
+     * even by zero. */
+    float *col = a->scratch ? a->scratch + slot * c->scratch_stride : NULL;
 
     for (size_t blk = begin; blk < end; blk++) {
         size_t img = blk / c->blocks_per_image;
