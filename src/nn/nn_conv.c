@@ -621,6 +621,7 @@ static inline __m256 nn_dw_load(const float *p, bool full, __m256i mask)
  * used by every pixel whose window covers it; KW == 0 is the generic form,
  * which loads each filter vector once for the four pixels.  FULL selects
  * plain loads; otherwise only the lanes of mask are read and written.
+ * irow0 points at filter row ky0 of the first pixel's window.
  */
 __attribute__((target("avx2,fma"), always_inline))
 static inline void nn_dw_quad8(const struct nn_conv_args *a,
@@ -636,7 +637,7 @@ static inline void nn_dw_quad8(const struct nn_conv_args *a,
     __m256 b = !a->bias ? _mm256_setzero_ps()
                         : nn_dw_load(a->bias + c, FULL, mask);
     __m256 acc0 = b, acc1 = b, acc2 = b, acc3 = b;
-    const float *irow = irow0 + (size_t)ky0 * row + c;
+    const float *irow = irow0 + c;
     const float *wrow = a->filter + (size_t)ky0 * a->kw * C + c;
 
     for (int ky = ky0; ky < ky1; ky++, irow += row, wrow += a->kw * C) {
@@ -694,8 +695,10 @@ static inline void nn_dw_quad_k(const struct nn_conv_args *a,
 {
     const int C = a->c, C8 = C & ~7;
     int iy0 = oy * a->sh - a->pad_top, ix0 = ox * a->sw - a->pad_left;
-    const float *irow0 = in + ((size_t)(iy0 - a->in_row0) * a->w +
-                               (size_t)ix0) * C;
+    /* Start at filter row ky0, so that no row index is negative. */
+    const float *irow0 = ky0 >= ky1 ? in
+                         : in + ((size_t)(iy0 + ky0 * a->dh - a->in_row0) *
+                                     a->w + (size_t)ix0) * C;
     float *o = orow + (size_t)ox * C;
     const float *r = rrow ? rrow + (size_t)ox * C : NULL;
     const __m256i all = _mm256_set1_epi32(-1);
@@ -900,7 +903,7 @@ static inline void nn_dw_group16(const struct nn_conv_args *a,
     __m512 b = a->bias ? _mm512_maskz_loadu_ps(mask, a->bias + c)
                        : _mm512_setzero_ps();
     __m512 acc[8];
-    const float *irow = irow0 + (size_t)ky0 * row + c;
+    const float *irow = irow0 + c;
     const float *wrow = a->filter + (size_t)ky0 * a->kw * C + c;
 
     for (int q = 0; q < PX; q++)
@@ -932,8 +935,10 @@ static inline void nn_dw_run_k(const struct nn_conv_args *a, const float *in,
 {
     const int C = a->c;
     int iy0 = oy * a->sh - a->pad_top, ix0 = ox * SW - a->pad_left;
-    const float *irow0 = in + ((size_t)(iy0 - a->in_row0) * a->w +
-                               (size_t)ix0) * C;
+    /* Start at filter row ky0, so that no row index is negative. */
+    const float *irow0 = ky0 >= ky1 ? in
+                         : in + ((size_t)(iy0 + ky0 * a->dh - a->in_row0) *
+                                     a->w + (size_t)ix0) * C;
     float *o = orow + (size_t)ox * C;
     const float *r = rrow ? rrow + (size_t)ox * C : NULL;
     int c = 0;
@@ -1309,8 +1314,9 @@ static void nn_dwpw_blocks(void *ctx, size_t begin, size_t end)
         size_t out_off = ((size_t)img * pw->oh + (size_t)y0) * out_row;
         int pixels = (y1 - y0) * dw->ow;
 
-        a.in = dw->in + (size_t)img * dw->h * dw->w * dw->c;
-        if (c->ex) {
+        if (!c->ex) {
+            a.in = dw->in + (size_t)img * dw->h * dw->w * dw->c;
+        } else {
             int lo = y0 * dw->sh - dw->pad_top;
             int hi = (y1 - 1) * dw->sh - dw->pad_top +
                      (dw->kh - 1) * dw->dh + 1;
