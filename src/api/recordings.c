@@ -39,7 +39,7 @@
 /* Times are accepted from 1970 to the end of year 9999, so that every
  * difference of two of them fits an int64_t. */
 #define API_TIME_MAX_US 253402300799999999LL
-/* The longest range one playback request may cover. */
+/* The maximum range that one playback request may cover. */
 #define API_PLAYBACK_MAX_US (24LL * 3600 * 1000000)
 
 struct api_export_job {
@@ -320,7 +320,7 @@ static void api_cache_sweep(const char *dir, int64_t room)
     free(files);
 }
 
-/* Answers a connection whose export has finished. */
+/* Sends the response to a connection whose export has finished. */
 static int api_export_answer(api_conn_t *c)
 {
     api_export_job_t *job = c->job;

@@ -5,7 +5,7 @@
  * All connection state is touched only on the event-loop thread. Other
  * threads (ingest delivering live fragments, playback export workers)
  * wake it with lws_cancel_service(); LWS_CALLBACK_EVENT_WAIT_CANCELLED
- * then asks for a write callback on each connection that has data.
+ * then requests a write callback on each connection that has data.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -500,7 +500,7 @@ static int api_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_HTTP_BODY:
         return api_on_body(c, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        /* A request without a declared body was answered when its
+        /* A request without a declared body got its response when its
          * headers arrived; lws may still report an (empty) body. */
         if (c->dispatched)
             return 0;
@@ -525,7 +525,7 @@ static int api_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return api_live_writeable(c);
     case LWS_CALLBACK_RECEIVE:
-        break; /* viewers send nothing that needs an answer */
+        break; /* viewers send nothing that needs a response */
     case LWS_CALLBACK_CLOSED:
         api_live_close(c);
         break;

@@ -550,24 +550,26 @@ static int catalog_collect_recordings(sqlite3_stmt *st,
     return 0;
 }
 
-int catalog_recording_list(catalog_t *cat, int64_t camera_id,
-                           const char *stream, int64_t from_us,
-                           int64_t to_us, catalog_recording_t **out,
-                           size_t *n)
+/* Lists the rows of a camera stream that overlap [from_us, to_us) and
+ * match state_clause (SQL, e.g. "state = 0"), ordered by start time. */
+static int catalog_recording_range(catalog_t *cat, const char *state_clause,
+                                   int64_t camera_id, const char *stream,
+                                   int64_t from_us, int64_t to_us,
+                                   catalog_recording_t **out, size_t *n)
 {
     sqlite3_stmt *st = NULL;
+    char sql[512];
     int rc;
 
     *out = NULL;
     *n = 0;
+    snprintf(sql, sizeof(sql),
+             "SELECT " RECORDING_COLUMNS " FROM recordings WHERE camera_id = ?1"
+             " AND stream = ?2 AND end_us > ?3 AND start_us < ?4 AND %s"
+             " ORDER BY start_us",
+             state_clause);
     pthread_mutex_lock(&cat->lock);
-    rc = sqlite3_prepare_v2(cat->db,
-                            "SELECT " RECORDING_COLUMNS
-                            " FROM recordings WHERE camera_id = ?1"
-                            " AND stream = ?2 AND end_us > ?3"
-                            " AND start_us < ?4 AND state = 0"
-                            " ORDER BY start_us",
-                            -1, &st, NULL);
+    rc = sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, camera_id);
         sqlite3_bind_text(st, 2, stream, -1, SQLITE_TRANSIENT);
@@ -580,6 +582,15 @@ int catalog_recording_list(catalog_t *cat, int64_t camera_id,
     sqlite3_finalize(st);
     pthread_mutex_unlock(&cat->lock);
     return rc;
+}
+
+int catalog_recording_list(catalog_t *cat, int64_t camera_id,
+                           const char *stream, int64_t from_us,
+                           int64_t to_us, catalog_recording_t **out,
+                           size_t *n)
+{
+    return catalog_recording_range(cat, "state = 0", camera_id, stream,
+                                   from_us, to_us, out, n);
 }
 
 int catalog_recording_list_volume(catalog_t *cat, const char *volume,
@@ -643,51 +654,33 @@ int catalog_recording_list_all(catalog_t *cat, int64_t camera_id,
                                int64_t to_us, catalog_recording_t **out,
                                size_t *n)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
-
-    *out = NULL;
-    *n = 0;
-    pthread_mutex_lock(&cat->lock);
-    rc = sqlite3_prepare_v2(cat->db,
-                            "SELECT " RECORDING_COLUMNS
-                            " FROM recordings WHERE camera_id = ?1"
-                            " AND stream = ?2 AND end_us > ?3"
-                            " AND start_us < ?4 AND state != 1"
-                            " ORDER BY start_us",
-                            -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, camera_id);
-        sqlite3_bind_text(st, 2, stream, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 3, from_us);
-        sqlite3_bind_int64(st, 4, to_us);
-        rc = catalog_collect_recordings(st, out, n);
-    } else {
-        rc = catalog_errno(rc);
-    }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&cat->lock);
-    return rc;
+    return catalog_recording_range(cat, "state != 1", camera_id, stream,
+                                   from_us, to_us, out, n);
 }
 
-int catalog_recording_previous(catalog_t *cat, int64_t camera_id,
-                               const char *stream, int64_t before_us,
-                               catalog_recording_t *out)
+/* Finds the one row (any state but garbage) of a camera stream that
+ * sql_where selects relative to time_us, in the order of sql_order;
+ * -ENOENT if none. */
+static int catalog_recording_neighbour(catalog_t *cat, const char *sql_where,
+                                       const char *sql_order,
+                                       int64_t camera_id, const char *stream,
+                                       int64_t time_us,
+                                       catalog_recording_t *out)
 {
     sqlite3_stmt *st = NULL;
+    char sql[512];
     int rc;
 
+    snprintf(sql, sizeof(sql),
+             "SELECT " RECORDING_COLUMNS " FROM recordings WHERE camera_id = ?1"
+             " AND stream = ?2 AND %s AND state != 1 ORDER BY %s LIMIT 1",
+             sql_where, sql_order);
     pthread_mutex_lock(&cat->lock);
-    rc = sqlite3_prepare_v2(cat->db,
-                            "SELECT " RECORDING_COLUMNS
-                            " FROM recordings WHERE camera_id = ?1"
-                            " AND stream = ?2 AND start_us < ?3"
-                            " AND state != 1 ORDER BY start_us DESC LIMIT 1",
-                            -1, &st, NULL);
+    rc = sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, camera_id);
         sqlite3_bind_text(st, 2, stream, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 3, before_us);
+        sqlite3_bind_int64(st, 3, time_us);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
             catalog_read_recording(st, out);
@@ -697,6 +690,15 @@ int catalog_recording_previous(catalog_t *cat, int64_t camera_id,
     if (rc == SQLITE_DONE)
         return -ENOENT;
     return catalog_errno(rc);
+}
+
+int catalog_recording_previous(catalog_t *cat, int64_t camera_id,
+                               const char *stream, int64_t before_us,
+                               catalog_recording_t *out)
+{
+    return catalog_recording_neighbour(cat, "start_us < ?3",
+                                       "start_us DESC", camera_id, stream,
+                                       before_us, out);
 }
 
 int catalog_recording_oldest(catalog_t *cat, const char *volume,
@@ -1019,29 +1021,8 @@ int catalog_recording_next(catalog_t *cat, int64_t camera_id,
                            const char *stream, int64_t after_us,
                            catalog_recording_t *out)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
-
-    pthread_mutex_lock(&cat->lock);
-    rc = sqlite3_prepare_v2(cat->db,
-                            "SELECT " RECORDING_COLUMNS
-                            " FROM recordings WHERE camera_id = ?1"
-                            " AND stream = ?2 AND start_us > ?3"
-                            " AND state != 1 ORDER BY start_us LIMIT 1",
-                            -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, camera_id);
-        sqlite3_bind_text(st, 2, stream, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 3, after_us);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            catalog_read_recording(st, out);
-    }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&cat->lock);
-    if (rc == SQLITE_DONE)
-        return -ENOENT;
-    return catalog_errno(rc);
+    return catalog_recording_neighbour(cat, "start_us > ?3", "start_us",
+                                       camera_id, stream, after_us, out);
 }
 
 int catalog_event_insert(catalog_t *cat, catalog_event_t *ev)
