@@ -345,7 +345,7 @@ static int api_dispatch(api_conn_t *c)
 
     c->dispatched = 1;
     /* Checked here rather than when the headers arrive, so that a
-     * refused request's body has been read before the answer. */
+     * rejected request's body has been read before the response. */
     if (api_check_origin(c->srv, c->wsi) < 0)
         return api_respond_error(c, 403,
                                  "request from another site refused: open "
