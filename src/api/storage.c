@@ -138,12 +138,14 @@ static int api_hold_create(api_conn_t *c)
         json_object_foreach(obj, key, v) {
             if (strcmp(key, "camera_id") && strcmp(key, "start_us") &&
                 strcmp(key, "end_us") && strcmp(key, "reason")) {
+                /* key belongs to obj: answer before freeing it. */
+                rc = api_respond_error(c, 400,
+                                       "unknown field '%s': expected "
+                                       "camera_id, start_us, end_us and "
+                                       "reason",
+                                       key);
                 json_decref(obj);
-                return api_respond_error(c, 400,
-                                         "unknown field '%s': expected "
-                                         "camera_id, start_us, end_us and "
-                                         "reason",
-                                         key);
+                return rc;
             }
         }
     }
