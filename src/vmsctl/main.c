@@ -3,7 +3,8 @@
  *
  * Most commands are clients of the HTTP API. vmsctl connects only to the
  * daemon URL it is given (--url, the VMS_URL environment variable, or
- * http://127.0.0.1:8080), with one HTTP/1.1 request per connection. The
+ * http://127.0.0.1:8080), with one HTTP/1.1 request per connection, over
+ * TLS for https:// URLs. The
  * commands user, key and audit work on vmsd's data directory instead,
  * and tls on certificate files (admin.h).
  */
@@ -62,8 +63,12 @@ static const char main_usage[] =
     "  help [COMMAND]                show help\n"
     "\n"
     "Options:\n"
-    "  --url URL              address of vmsd, http://HOST[:PORT] (default\n"
-    "                         $VMS_URL, else " MAIN_DEFAULT_URL ")\n"
+    "  --url URL              address of vmsd, http://HOST[:PORT] or\n"
+    "                         https://HOST[:PORT] (default $VMS_URL, else\n"
+    "                         " MAIN_DEFAULT_URL ")\n"
+    "  --ca-file FILE         PEM file of the CA that issued vmsd's\n"
+    "                         certificate, for https:// (default\n"
+    "                         $VMS_CA_FILE, else the system's CAs)\n"
     "  --timeout SECONDS      maximum wait for a response (default 60)\n"
     "  --api-key-file FILE    read the API key to send from FILE (default\n"
     "                         $VMS_API_KEY, else none)\n"
@@ -193,9 +198,16 @@ static int main_run(const vmsctl_client_t *client, const char *command,
 
 int main(int argc, char **argv)
 {
-    enum { OPT_URL = 256, OPT_TIMEOUT, OPT_API_KEY_FILE, OPT_VERSION };
+    enum {
+        OPT_URL = 256,
+        OPT_TIMEOUT,
+        OPT_API_KEY_FILE,
+        OPT_CA_FILE,
+        OPT_VERSION
+    };
     static const struct option options[] = {
         {"url", required_argument, NULL, OPT_URL},
+        {"ca-file", required_argument, NULL, OPT_CA_FILE},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -218,6 +230,8 @@ int main(int argc, char **argv)
     int rc;
 
     json_set_alloc_funcs(malloc, main_json_free);
+    if (getenv("VMS_CA_FILE") && *getenv("VMS_CA_FILE"))
+        client.ca_file = getenv("VMS_CA_FILE");
     if (!url || !*url) {
         url = MAIN_DEFAULT_URL;
         url_source = "the default URL";
@@ -242,6 +256,9 @@ int main(int argc, char **argv)
             break;
         case OPT_API_KEY_FILE:
             api_key_file = optarg;
+            break;
+        case OPT_CA_FILE:
+            client.ca_file = optarg;
             break;
         case OPT_VERSION:
             printf("vmsctl %s\n", VMS_VERSION);
