@@ -6,10 +6,13 @@ with a certificate from `vmsctl tls init`."""
 
 import json
 import os
+import pty
 import re
+import select
 import sqlite3
 import stat
 import subprocess
+import time
 
 from vmstest import (BUILD, Daemon, Process, free_port, run, wait_for,
                      workspace)
@@ -149,6 +152,90 @@ def test_users_offline():
         assert loose.returncode == 1, describe(loose)
         assert "chmod 600" in loose.stderr, describe(loose)
         assert "audit.key" in loose.stderr, describe(loose)
+
+
+class Terminal:
+    """vmsctl with a pseudo-terminal as standard input, output and error,
+    the way an administrator runs it."""
+
+    def __init__(self, args, env):
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen([VMSCTL, *args], stdin=slave,
+                                     stdout=slave, stderr=slave, env=env)
+        os.close(slave)
+        self.screen = b""
+
+    def read_until(self, text, timeout=60):
+        """Reads the terminal until text appears; returns the screen."""
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.screen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {text!r} on the terminal: "
+                                     f"{self.screen!r}")
+            ready, _, _ = select.select([self.master], [], [], left)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:  # EIO: vmsctl closed the terminal
+                chunk = b""
+            if not chunk:
+                raise AssertionError(f"terminal closed before {text!r}: "
+                                     f"{self.screen!r}")
+            self.screen += chunk
+        return self.screen.decode(errors="replace")
+
+    def type(self, line):
+        os.write(self.master, line.encode() + b"\n")
+
+    def finish(self, timeout=60):
+        """Waits for vmsctl to exit; returns its status and the screen."""
+        status = self.proc.wait(timeout)
+        while True:
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.screen += chunk
+        os.close(self.master)
+        return status, self.screen.decode(errors="replace")
+
+
+def test_password_prompt_on_terminal():
+    with workspace("vmsctl-admin") as tmp:
+        data = make_data_dir(tmp)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VMS_")}
+        env["VMS_DATA_DIR"] = data
+
+        term = Terminal(["user", "add", "alice", "--admin"], env)
+        term.read_until("Enter the new password: ")
+        term.type(PASSWORD)
+        term.read_until("Enter the new password again: ")
+        term.type(PASSWORD)
+        status, screen = term.finish()
+        assert status == 0, screen
+        assert "user alice created" in screen, screen
+        # Echo was off while the password was typed.
+        assert PASSWORD not in screen, screen
+
+        term = Terminal(["user", "passwd", "alice"], env)
+        term.read_until("Enter the new password: ")
+        term.type(PASSWORD + " one")
+        term.read_until("Enter the new password again: ")
+        term.type(PASSWORD + " two")
+        status, screen = term.finish()
+        assert status == 1, screen
+        assert "the two passwords differ" in screen, screen
+        assert PASSWORD not in screen, screen
+
+        # No password change reached the audit log: nothing was changed.
+        listed = vmsctl("audit", "list", "--action", "user.password",
+                        "--data-dir", data)
+        assert listed.returncode == 0, describe(listed)
+        assert table_rows(listed.stdout) == [], describe(listed)
 
 
 def test_api_keys_offline():
@@ -445,6 +532,7 @@ def test_https_client():
 
 
 if __name__ == "__main__":
-    run([test_users_offline, test_api_keys_offline, test_audit_offline,
+    run([test_users_offline, test_password_prompt_on_terminal,
+         test_api_keys_offline, test_audit_offline,
          test_commands_while_daemon_runs, test_tls_init_and_import,
          test_https_client])
