@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
 #include "catalog/catalog.h"
 #include "media/hub.h"
 #include "media/ingest.h"
@@ -48,6 +49,13 @@ typedef struct api_config {
      * borrowed, count may be 0. */
     const char (*discovery_interfaces)[64];
     int discovery_interface_count;
+    /* Users, sessions and rights; borrowed. Every /api/ route except
+     * the public ones needs a session or API key. */
+    auth_t *auth;
+    /* PEM certificate (chain) and key for HTTPS and WSS, or NULL for
+     * plain HTTP, which vmsd allows only on loopback. */
+    const char *tls_cert;
+    const char *tls_key;
 } api_config_t;
 
 /* Binds the listening socket and starts the event-loop thread. On error

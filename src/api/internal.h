@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "api/api.h"
+#include "auth/auth.h"
 #include "live/live.h"
 
 #define API_BODY_MAX 65536
@@ -41,6 +42,12 @@ typedef struct api_conn {
     size_t body_len;
     int body_too_large;
     int dispatched;         /* the request went to its route */
+    /* Who sent the request (NULL on public routes), freed when the
+     * next request starts or the connection closes. */
+    auth_principal_t *principal;
+    char token[AUTH_API_KEY_LEN + 1]; /* its credential, for logout */
+    char source[64];        /* client address, for throttling and audit */
+    int tls;                /* the connection is HTTPS or WSS */
 
     /* HTTP response body: memory (resp) or a file range [file_off,
      * file_end) of fd. */
@@ -77,6 +84,12 @@ struct api_server {
     api_conn_t *waiting_conns;  /* event-loop thread only */
     pthread_mutex_t jobs_lock;
     api_export_job_t *jobs;     /* running or finished exports */
+    auth_t *auth;               /* borrowed from the config */
+    /* Password hashing (login, setup, password changes) runs on this
+     * queue's one worker thread: argon2id takes tens of milliseconds and
+     * 64 MiB per call, so a flood of logins queues instead of starting a
+     * thread and an allocation each. */
+    struct api_deferred_queue *auth_queue;
 };
 
 /* Response helpers. Each writes the status line and headers at once
@@ -93,6 +106,35 @@ int api_respond_file(api_conn_t *c, const char *path,
 
 /* Checks the Host and Origin headers (see server.c); 0 or -1. */
 int api_check_origin(const api_server_t *srv, struct lws *wsi);
+
+/* Appends an audit entry for the request: the actor is the signed-in
+ * user ("-" without one) and the source the client address. */
+void api_audit(api_conn_t *c, const char *action, const char *target,
+               const char *outcome, const char *detail_fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Returns 1 if the request's principal holds one of rights on
+ * camera_id. */
+int api_can(const api_conn_t *c, int64_t camera_id, uint32_t rights);
+
+/* Right names in JSON ("live", "playback", ... "audit") both ways
+ * (account.c). api_rights_parse() writes a message into err for an
+ * unknown name and returns -EINVAL. */
+json_t *api_rights_json(uint32_t rights);
+int api_rights_parse(json_t *value, uint32_t *out, char *err, size_t errlen);
+
+/* Parses the request body as a JSON object whose keys are all in
+ * allowed (NULL-terminated); expected names them for the error. Returns
+ * the object, or NULL after answering 400. */
+json_t *api_body_object(api_conn_t *c, const char *const *allowed,
+                        const char *expected);
+
+/* Accounts and sessions (account.c): /api/v1/health and /api/v1/auth/...
+ * rest is the path after /api/v1/auth. */
+int api_route_health(api_conn_t *c);
+int api_route_auth(api_conn_t *c, const char *rest);
+/* Users, roles, settings and the audit log (admin.c). */
+int api_route_admin(api_conn_t *c, const char *path);
 
 /* Reads a query argument ("name" without '='); returns NULL if absent. */
 const char *api_query(api_conn_t *c, const char *name, char *buf,
@@ -127,6 +169,10 @@ int api_ptz(api_conn_t *c, int64_t camera_id, const char *rest);
  * queued data. */
 int api_live_target(struct lws *wsi, hub_t **hub_out, int64_t *id_out,
                     const char **stream_out);
+/* Returns 0 if p holds the live right on every camera that the upgrade
+ * request on wsi names, -EACCES if not, -ENOENT for a URL that names
+ * none. */
+int api_live_allowed(struct lws *wsi, const auth_principal_t *p);
 int api_live_open(api_conn_t *c, struct lws *wsi);
 void api_live_close(api_conn_t *c);
 int api_live_writeable(api_conn_t *c);

@@ -176,6 +176,21 @@ int api_live_target(struct lws *wsi, hub_t **hub_out, int64_t *id_out,
     return 0;
 }
 
+int api_live_allowed(struct lws *wsi, const auth_principal_t *p)
+{
+    api_live_channel_t channels[LIVE_CHANNELS_MAX];
+    int mux;
+    int n = api_live_resolve(wsi, channels, &mux);
+
+    if (n <= 0)
+        return -ENOENT;
+    for (int i = 0; i < n; i++)
+        if (!p || !auth_principal_can(p, channels[i].camera_id,
+                                      AUTH_RIGHT_LIVE))
+            return -EACCES;
+    return 0;
+}
+
 /* LWS_CALLBACK_ESTABLISHED: a viewer opened a live URL. */
 int api_live_open(api_conn_t *c, struct lws *wsi)
 {

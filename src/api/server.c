@@ -16,9 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/deferred.h"
 #include "api/internal.h"
 #include "common/config.h"
 #include "common/log.h"
+
+#include <openssl/ssl.h>
 
 /* Bytes sent per write callback: small enough to keep one connection
  * from holding the loop, large enough to keep syscalls few. */
@@ -41,6 +44,9 @@ static void api_conn_reset(api_conn_t *c)
         close(c->fd);
     c->fd = -1;
     c->sending = 0;
+    auth_principal_free(c->principal);
+    c->principal = NULL;
+    explicit_bzero(c->token, sizeof(c->token));
 }
 
 /* Appends "name: value\r\n" lines from extra (may be NULL) to the
@@ -91,16 +97,24 @@ static int api_write_headers(api_conn_t *c, int status,
     unsigned char *start = buf + LWS_PRE;
     unsigned char *p = start;
     unsigned char *end = buf + sizeof(buf) - 1;
+    /* The page loads nothing from other origins, may not be framed and
+     * sends no Referer. */
     static const char security[] =
         "X-Content-Type-Options: nosniff\r\n"
         "Cache-Control: no-store\r\n"
+        "Referrer-Policy: no-referrer\r\n"
+        "X-Frame-Options: DENY\r\n"
         "Content-Security-Policy: default-src 'self'; "
         "connect-src 'self'; media-src 'self' blob:; "
-        "img-src 'self' blob: data:\r\n";
+        "img-src 'self' blob: data:; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'\r\n";
+    static const char hsts[] =
+        "Strict-Transport-Security: max-age=31536000\r\n";
 
     if (lws_add_http_common_headers(c->wsi, (unsigned)status, content_type,
                                     (lws_filepos_t)length, &p, end) ||
         api_add_extra_headers(c->wsi, security, &p, end) ||
+        (c->tls && api_add_extra_headers(c->wsi, hsts, &p, end)) ||
         api_add_extra_headers(c->wsi, extra, &p, end) ||
         lws_finalize_write_http_header(c->wsi, start, &p, end))
         return -1;
@@ -338,23 +352,164 @@ static int api_http_writeable(api_conn_t *c)
     return api_finish(c);
 }
 
+static const char *api_method_name(api_method_t method)
+{
+    static const char *const names[] = {
+        [API_GET] = "GET",       [API_HEAD] = "HEAD",
+        [API_POST] = "POST",     [API_PUT] = "PUT",
+        [API_PATCH] = "PATCH",   [API_DELETE] = "DELETE",
+        [API_OTHER] = "OTHER",
+    };
+    return names[method];
+}
+
+/* Resolves the credential of the request on wsi (bearer header first,
+ * then the session cookie) into *out, which stays NULL without a valid
+ * one. token receives the credential and *from_cookie where it came
+ * from. Returns 0, or -EINVAL for a malformed credential header. */
+static int api_principal_of(api_server_t *srv, struct lws *wsi, char *token,
+                            size_t len, int *from_cookie,
+                            auth_principal_t **out)
+{
+    char authorization[AUTH_API_KEY_LEN + 64];
+    char cookie[4096];
+    int have_auth;
+    int have_cookie;
+    int rc;
+
+    *out = NULL;
+    *from_cookie = 0;
+    token[0] = '\0';
+    have_auth = lws_hdr_copy(wsi, authorization, sizeof(authorization),
+                             WSI_TOKEN_HTTP_AUTHORIZATION) > 0;
+    if (!have_auth &&
+        lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0)
+        return -EINVAL; /* longer than any credential we issue */
+    have_cookie = lws_hdr_copy(wsi, cookie, sizeof(cookie),
+                               WSI_TOKEN_HTTP_COOKIE) > 0;
+    rc = auth_request_token(have_auth ? authorization : NULL,
+                            have_cookie ? cookie : NULL, token, len,
+                            from_cookie);
+    explicit_bzero(authorization, sizeof(authorization));
+    explicit_bzero(cookie, sizeof(cookie));
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (auth_resolve(srv->auth, token, out) < 0)
+        *out = NULL;
+    return 0;
+}
+
+/* Checks a request authenticated by cookie against cross-site request
+ * forgery: a state-changing request (or any WebSocket upgrade, with
+ * state_changing set) must carry an Origin equal to its own scheme and
+ * Host. SameSite=Strict cookies already stop most of it in current
+ * browsers; this covers older ones. Returns 0 or -1. */
+static int api_csrf_check(struct lws *wsi, const char *method, int tls)
+{
+    char origin[300];
+    char host[256];
+
+    if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
+        origin[0] = '\0';
+    if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+        host[0] = '\0';
+    return auth_origin_check(method, origin[0] ? origin : NULL,
+                             host[0] ? host : NULL, tls) < 0
+               ? -1
+               : 0;
+}
+
+/* Authenticates and authorizes the request in one place, from the
+ * route table in src/auth/route.c. Returns 0 to go on to the handler,
+ * or the result of the error response already sent. *handled tells
+ * which. */
+static int api_authorize(api_conn_t *c, int *handled)
+{
+    const char *method = api_method_name(c->method);
+    const auth_route_t *route = NULL;
+    auth_decision_t d;
+    int from_cookie = 0;
+    int64_t id = 0;
+
+    *handled = 1;
+    if (api_principal_of(c->srv, c->wsi, c->token, sizeof(c->token),
+                         &from_cookie, &c->principal) < 0)
+        return api_respond_error(c, 400,
+                                 "malformed Authorization header: expected "
+                                 "\"Bearer\" and an API key or session "
+                                 "token");
+    d = auth_check_request(c->principal, method, c->path, &route, &id);
+    if (d == AUTH_ALLOW && c->principal && from_cookie &&
+        api_csrf_check(c->wsi, method, c->tls) < 0) {
+        api_audit(c, "access.denied", c->path, "denied",
+                  "cross-site request: Origin does not match Host");
+        return api_respond_error(c, 403,
+                                 "cross-site request refused: the Origin "
+                                 "header must match this server");
+    }
+    switch (d) {
+    case AUTH_ALLOW:
+        *handled = 0;
+        return 0;
+    case AUTH_UNAUTHORIZED:
+        return api_respond_error(c, 401,
+                                 "sign in first: send a session cookie or "
+                                 "\"Authorization: Bearer KEY\" (the "
+                                 "session may have expired)");
+    case AUTH_FORBIDDEN:
+        api_audit(c, "access.denied", c->path, "denied", "%s", method);
+        if (c->principal && c->principal->totp_enrol_required)
+            return api_respond_error(c, 403,
+                                     "your role requires a second factor: "
+                                     "enrol TOTP first");
+        return api_respond_error(c, 403,
+                                 "user %s has no right to %s %s: ask an "
+                                 "administrator for it",
+                                 c->principal ? c->principal->user : "-",
+                                 method, c->path);
+    case AUTH_METHOD_NOT_ALLOWED:
+        return api_respond_error(c, 405, "method %s not allowed on %s: see "
+                                         "docs/api.yaml",
+                                 method, c->path);
+    case AUTH_NOT_FOUND:
+    default:
+        return api_respond_error(c, 404,
+                                 "unknown API path %s: see docs/api.yaml",
+                                 c->path);
+    }
+}
+
 /* Dispatches a complete request to its route. */
 static int api_dispatch(api_conn_t *c)
 {
     const char *path = c->path;
+    int handled;
+    int rc;
 
+    if (api_deferred_busy(c))
+        return 0; /* a second completion of a request already parked */
     c->dispatched = 1;
     /* Checked here rather than when the headers arrive, so that a
      * rejected request's body has been read before the response. */
     if (api_check_origin(c->srv, c->wsi) < 0)
         return api_respond_error(c, 403,
                                  "request from another site refused: open "
-                                 "the page at http://127.0.0.1:%d/",
-                                 c->srv->cfg.port);
+                                 "the page at its own address");
 
     if (c->body_too_large)
         return api_respond_error(c, 413, "request body larger than %d bytes",
                                  API_BODY_MAX);
+    if (strncmp(path, "/api/", 5) != 0 && strcmp(path, "/api") != 0)
+        return api_route_static(c);
+    rc = api_authorize(c, &handled);
+    if (handled)
+        return rc;
+    if (strcmp(path, "/api/v1/health") == 0)
+        return api_route_health(c);
+    if (strncmp(path, "/api/v1/auth/", 13) == 0)
+        return api_route_auth(c, path + 12);
     if (strncmp(path, "/api/v1/cameras", 15) == 0 &&
         (path[15] == '\0' || path[15] == '/'))
         return api_route_cameras(c, path + 15);
@@ -364,16 +519,47 @@ static int api_dispatch(api_conn_t *c)
         return api_route_storage(c);
     if (strncmp(path, "/api/v1/live/", 13) == 0)
         return api_route_live(c, path + 12);
+    if (strcmp(path, "/api/v1/live") == 0)
+        return api_respond_error(c, 426,
+                                 "live video needs a WebSocket upgrade");
     if (strncmp(path, "/api/v1/discovery", 17) == 0 &&
         (path[17] == '\0' || path[17] == '/'))
         return api_route_discovery(c, path + 17);
     if (strncmp(path, "/api/v1/holds", 13) == 0 &&
         (path[13] == '\0' || path[13] == '/'))
         return api_route_holds(c, path + 13);
-    if (strncmp(path, "/api/", 5) == 0)
-        return api_respond_error(
-            c, 404, "unknown API path %s: see docs/api.yaml", path);
-    return api_route_static(c);
+    if (strncmp(path, "/api/v1/users", 13) == 0 ||
+        strncmp(path, "/api/v1/roles", 13) == 0 ||
+        strcmp(path, "/api/v1/settings") == 0 ||
+        strncmp(path, "/api/v1/audit", 13) == 0)
+        return api_route_admin(c, path + 7);
+    return api_respond_error(c, 404, "unknown API path %s: see docs/api.yaml",
+                             path);
+}
+
+void api_audit(api_conn_t *c, const char *action, const char *target,
+               const char *outcome, const char *detail_fmt, ...)
+{
+    char detail[AUTH_AUDIT_TEXT_MAX];
+    va_list ap;
+    int rc;
+
+    va_start(ap, detail_fmt);
+    vsnprintf(detail, sizeof(detail), detail_fmt, ap);
+    va_end(ap);
+    rc = auth_audit_record(c->srv->auth,
+                           c->principal ? c->principal->user : "-",
+                           c->source, action, target, outcome, detail);
+    if (rc < 0)
+        vms_log(VMS_LOG_ERROR, "api",
+                "action=%s error=\"cannot append to the audit log: %s\"",
+                action, strerror(-rc));
+}
+
+int api_can(const api_conn_t *c, int64_t camera_id, uint32_t rights)
+{
+    return c->principal && auth_principal_can(c->principal, camera_id,
+                                               rights);
 }
 
 static api_method_t api_method_of(struct lws *wsi)
@@ -429,11 +615,23 @@ static int api_host_allowed(const api_server_t *srv, const char *value)
 
 /* Checks the Host header, and the Origin header when present: requests
  * from pages of other sites are refused, so a web page open in a browser
- * on this machine cannot drive the API. Returns 0 or -1. */
+ * on this machine cannot drive the API. Over plain HTTP (loopback only)
+ * both must name this server, which also defeats DNS rebinding. Over
+ * TLS the server has names that only the certificate knows, so there an
+ * Origin must equal the request's own https://Host, and a rebound name
+ * gets no session cookie anyway. Returns 0 or -1. */
 int api_check_origin(const api_server_t *srv, struct lws *wsi)
 {
     char value[256];
+    char host[256];
 
+    if (srv->cfg.tls_cert) {
+        if (lws_hdr_copy(wsi, value, sizeof(value), WSI_TOKEN_ORIGIN) <= 0)
+            return 0;
+        if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+            return -1;
+        return auth_origin_check("POST", value, host, 1) < 0 ? -1 : 0;
+    }
     if (lws_hdr_copy(wsi, value, sizeof(value), WSI_TOKEN_HOST) > 0 &&
         !api_host_allowed(srv, value))
         return -1;
@@ -443,6 +641,56 @@ int api_check_origin(const api_server_t *srv, struct lws *wsi)
     return 0;
 }
 
+/* Decides a live WebSocket upgrade before the handshake, so that the
+ * client gets an HTTP status: the same route check as any request, the
+ * live right on every camera that the URL names, and the Origin check
+ * for a browser's cookie. Returns 0 to accept, -1 after an error
+ * response. */
+static int api_ws_filter(struct lws *wsi)
+{
+    api_server_t *srv = lws_context_user(lws_get_context(wsi));
+    char token[AUTH_API_KEY_LEN + 1];
+    char source[64];
+    char uri[256];
+    auth_principal_t *p = NULL;
+    const char *user = "-";
+    int tls = lws_is_ssl(wsi) != 0;
+    int from_cookie = 0;
+    int status = 0;
+    auth_decision_t d;
+
+    lws_get_peer_simple(wsi, source, sizeof(source));
+    if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
+        snprintf(uri, sizeof(uri), "/");
+    if (api_check_origin(srv, wsi) < 0) {
+        status = HTTP_STATUS_FORBIDDEN;
+    } else if (api_principal_of(srv, wsi, token, sizeof(token), &from_cookie,
+                                &p) < 0) {
+        status = HTTP_STATUS_BAD_REQUEST;
+    } else {
+        d = auth_check_request(p, "GET", uri, NULL, NULL);
+        if (d == AUTH_ALLOW && p && from_cookie &&
+            api_csrf_check(wsi, "POST", tls) < 0)
+            d = AUTH_FORBIDDEN;
+        if (d == AUTH_ALLOW && api_live_allowed(wsi, p) == -EACCES)
+            d = AUTH_FORBIDDEN;
+        if (d == AUTH_ALLOW && api_live_target(wsi, NULL, NULL, NULL) < 0)
+            d = AUTH_NOT_FOUND;
+        status = d == AUTH_ALLOW ? 0 : (int)d;
+    }
+    explicit_bzero(token, sizeof(token));
+    if (p)
+        user = p->user;
+    if (status == HTTP_STATUS_FORBIDDEN)
+        auth_audit_record(srv->auth, user, source, "access.denied", uri,
+                          "denied", "live WebSocket");
+    auth_principal_free(p);
+    if (status == 0)
+        return 0;
+    lws_return_http_status(wsi, (unsigned)status, NULL);
+    return -1;
+}
+
 /* LWS_CALLBACK_HTTP: a request's headers arrived. */
 static int api_on_http(api_conn_t *c, struct lws *wsi, const char *uri)
 {
@@ -450,6 +698,8 @@ static int api_on_http(api_conn_t *c, struct lws *wsi, const char *uri)
     c->wsi = wsi;
     api_conn_reset(c);
     c->dispatched = 0;
+    c->tls = lws_is_ssl(wsi) != 0;
+    lws_get_peer_simple(wsi, c->source, sizeof(c->source));
     c->method = api_method_of(wsi);
     snprintf(c->path, sizeof(c->path), "%s", uri ? uri : "/");
     if (c->method == API_POST || c->method == API_PUT ||
@@ -515,11 +765,7 @@ static int api_callback(struct lws *wsi, enum lws_callback_reasons reason,
         }
         break;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        /* Refuse the upgrade before the handshake for an unknown path,
-         * camera or stream, so the client sees an HTTP error. */
-        if (api_check_origin(lws_context_user(lws_get_context(wsi)), wsi) < 0)
-            return -1;
-        return api_live_target(wsi, NULL, NULL, NULL);
+        return api_ws_filter(wsi);
     case LWS_CALLBACK_ESTABLISHED:
         return api_live_open(c, wsi);
     case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -588,6 +834,16 @@ int api_server_start(const api_config_t *cfg, api_server_t **out, char *err,
     if (!srv->cfg.live_queue_bytes)
         srv->cfg.live_queue_bytes = (size_t)8 << 20;
     pthread_mutex_init(&srv->jobs_lock, NULL);
+    srv->auth = cfg->auth;
+    /* Never freed: a queue may still have a job when the server stops
+     * (see api_deferred_start). */
+    srv->auth_queue = calloc(1, sizeof(*srv->auth_queue));
+    if (!srv->auth_queue) {
+        pthread_mutex_destroy(&srv->jobs_lock);
+        free(srv);
+        return -ENOMEM;
+    }
+    api_deferred_queue_init(srv->auth_queue);
 
     lws_set_log_level(LLL_ERR | LLL_WARN, api_lws_log);
     memset(&info, 0, sizeof(info));
@@ -595,16 +851,32 @@ int api_server_start(const api_config_t *cfg, api_server_t **out, char *err,
     info.iface = srv->host;
     info.protocols = api_protocols;
     info.user = srv;
-    info.options =
-        LWS_SERVER_OPTION_DISABLE_IPV6 * 0 | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (cfg->tls_cert) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+        /* TLS 1.2 and later only. */
+        info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+                               SSL_OP_NO_TLSv1_1;
+    }
     info.server_string = "vmsd";
     info.timeout_secs = 30;
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {
-        snprintf(err, errlen,
-                 "cannot listen on %s:%d: the address is in use or not "
-                 "local; pick another listen address in the config file",
-                 cfg->host, cfg->port);
+        if (cfg->tls_cert)
+            snprintf(err, errlen,
+                     "cannot listen on %s:%d with TLS: the address is in "
+                     "use or not local, or %s or %s is not a readable PEM "
+                     "certificate and matching key; check listen, "
+                     "tls_cert and tls_key in the config file",
+                     cfg->host, cfg->port, cfg->tls_cert, cfg->tls_key);
+        else
+            snprintf(err, errlen,
+                     "cannot listen on %s:%d: the address is in use or not "
+                     "local; pick another listen address in the config "
+                     "file",
+                     cfg->host, cfg->port);
         pthread_mutex_destroy(&srv->jobs_lock);
         free(srv);
         return -EADDRINUSE;

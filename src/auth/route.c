@@ -31,36 +31,91 @@ const auth_route_t auth_routes[] = {
     {"POST", "/api/v1/auth/password", AUTH_ACCESS_SESSION, 0, 1},
     {"POST", "/api/v1/auth/totp/enrol", AUTH_ACCESS_SESSION, 0, 1},
     {"POST", "/api/v1/auth/totp/confirm", AUTH_ACCESS_SESSION, 0, 1},
+    /* API keys of the signed-in user; a key's scope never exceeds the
+     * user's own rights. */
+    {"GET", "/api/v1/auth/keys", AUTH_ACCESS_SESSION, 0, 0},
+    {"POST", "/api/v1/auth/keys", AUTH_ACCESS_SESSION, 0, 0},
+    {"DELETE", "/api/v1/auth/keys/{id}", AUTH_ACCESS_SESSION, 0, 0},
 
-    /* Recorder counters: for any signed-in user, unlike /health. */
+    /* Recorder counters and storage use: for any signed-in user, unlike
+     * /health. */
     {"GET", "/api/v1/status", AUTH_ACCESS_SESSION, 0, 0},
+    {"GET", "/api/v1/storage", AUTH_ACCESS_SESSION, 0, 0},
 
     /* Cameras. The list handler returns only the cameras on which the
      * user has a right (auth_principal_camera_rights()). */
     {"GET", "/api/v1/cameras", AUTH_ACCESS_ANY_CAMERA, AUTH_CAMERA_RIGHTS, 0},
     {"POST", "/api/v1/cameras", AUTH_ACCESS_ALL_CAMERAS,
      AUTH_RIGHT_CONFIGURE, 0},
+    {"POST", "/api/v1/cameras/adopt", AUTH_ACCESS_ALL_CAMERAS,
+     AUTH_RIGHT_CONFIGURE, 0},
+    {"POST", "/api/v1/discovery/scan", AUTH_ACCESS_ALL_CAMERAS,
+     AUTH_RIGHT_CONFIGURE, 0},
     {"GET", "/api/v1/cameras/{id}", CAM,
      AUTH_RIGHT_LIVE | AUTH_RIGHT_PLAYBACK | AUTH_RIGHT_CONFIGURE, 0},
     {"PUT", "/api/v1/cameras/{id}", CAM, AUTH_RIGHT_CONFIGURE, 0},
     {"PATCH", "/api/v1/cameras/{id}", CAM, AUTH_RIGHT_CONFIGURE, 0},
     {"DELETE", "/api/v1/cameras/{id}", CAM, AUTH_RIGHT_CONFIGURE, 0},
+
+    /* Live view: the WebSocket, HLS, snapshots and viewer figures. The
+     * multiplexed WebSocket names its cameras in the query, so the
+     * server checks the live right on each of them as well. */
     {"GET", "/api/v1/cameras/{id}/live", CAM, AUTH_RIGHT_LIVE, 0},
+    {"GET", "/api/v1/live", AUTH_ACCESS_ANY_CAMERA, AUTH_RIGHT_LIVE, 0},
     {"GET", "/api/v1/cameras/{id}/snapshot.jpg", CAM, AUTH_RIGHT_LIVE, 0},
-    {"GET", "/api/v1/cameras/{id}/recordings", CAM, AUTH_RIGHT_PLAYBACK, 0},
-    /* Watching a range needs playback, and a user with only the export
-     * right may download it too. */
+    {"GET", "/api/v1/cameras/{id}/hls/{name}", CAM, AUTH_RIGHT_LIVE, 0},
+    {"GET", "/api/v1/cameras/{id}/hls/part/{name}", CAM, AUTH_RIGHT_LIVE, 0},
+    {"GET", "/api/v1/cameras/{id}/hls/seg/{name}", CAM, AUTH_RIGHT_LIVE, 0},
+    {"GET", "/api/v1/cameras/{id}/live/viewers", CAM,
+     AUTH_RIGHT_LIVE | AUTH_RIGHT_CONFIGURE, 0},
+    {"GET", "/api/v1/cameras/{id}/live/stats", CAM,
+     AUTH_RIGHT_LIVE | AUTH_RIGHT_CONFIGURE, 0},
+    {"GET", "/api/v1/live/viewers", GLOBAL, AUTH_RIGHT_SETTINGS, 0},
+    {"GET", "/api/v1/live/stats", GLOBAL, AUTH_RIGHT_SETTINGS, 0},
+
+    /* Recordings. Watching a range needs playback, and a user with only
+     * the export right may download it too. */
+    {"GET", "/api/v1/cameras/{id}/recordings", CAM,
+     AUTH_RIGHT_PLAYBACK | AUTH_RIGHT_EXPORT, 0},
     {"GET", "/api/v1/cameras/{id}/playback.mp4", CAM,
      AUTH_RIGHT_PLAYBACK | AUTH_RIGHT_EXPORT, 0},
-    {"POST", "/api/v1/cameras/{id}/export", CAM, AUTH_RIGHT_EXPORT, 0},
-    {"POST", "/api/v1/cameras/{id}/ptz", CAM, AUTH_RIGHT_PTZ, 0},
+    {"GET", "/api/v1/cameras/{id}/verify", CAM,
+     AUTH_RIGHT_PLAYBACK | AUTH_RIGHT_EXPORT, 0},
+    {"GET", "/api/v1/cameras/{id}/events", CAM,
+     AUTH_RIGHT_LIVE | AUTH_RIGHT_PLAYBACK, 0},
+
+    /* Evidence holds. Creating one needs the export right on the camera
+     * named in the body, which the handler checks; the list shows only
+     * holds on cameras with a right. Here {id} is a hold id, so
+     * releasing a hold needs the right on every camera. */
+    {"GET", "/api/v1/holds", AUTH_ACCESS_ANY_CAMERA,
+     AUTH_RIGHT_PLAYBACK | AUTH_RIGHT_EXPORT, 0},
+    {"POST", "/api/v1/holds", AUTH_ACCESS_ANY_CAMERA, AUTH_RIGHT_EXPORT, 0},
+    {"DELETE", "/api/v1/holds/{id}", AUTH_ACCESS_ALL_CAMERAS,
+     AUTH_RIGHT_CONFIGURE, 0},
+
+    /* PTZ and the camera clock (ONVIF). */
+    {"POST", "/api/v1/cameras/{id}/ptz/move", CAM, AUTH_RIGHT_PTZ, 0},
+    {"POST", "/api/v1/cameras/{id}/ptz/absolute", CAM, AUTH_RIGHT_PTZ, 0},
+    {"POST", "/api/v1/cameras/{id}/ptz/relative", CAM, AUTH_RIGHT_PTZ, 0},
+    {"POST", "/api/v1/cameras/{id}/ptz/stop", CAM, AUTH_RIGHT_PTZ, 0},
+    {"GET", "/api/v1/cameras/{id}/ptz/status", CAM, AUTH_RIGHT_PTZ, 0},
+    {"GET", "/api/v1/cameras/{id}/ptz/presets", CAM, AUTH_RIGHT_PTZ, 0},
+    {"POST", "/api/v1/cameras/{id}/ptz/presets", CAM, AUTH_RIGHT_PTZ, 0},
+    {"DELETE", "/api/v1/cameras/{id}/ptz/presets/{name}", CAM,
+     AUTH_RIGHT_PTZ, 0},
+    {"POST", "/api/v1/cameras/{id}/ptz/presets/{name}/goto", CAM,
+     AUTH_RIGHT_PTZ, 0},
+    {"POST", "/api/v1/cameras/{id}/ptz/home", CAM, AUTH_RIGHT_PTZ, 0},
+    {"PUT", "/api/v1/cameras/{id}/ptz/home", CAM, AUTH_RIGHT_PTZ, 0},
+    {"GET", "/api/v1/cameras/{id}/time", CAM, AUTH_RIGHT_CONFIGURE, 0},
+    {"POST", "/api/v1/cameras/{id}/time", CAM, AUTH_RIGHT_CONFIGURE, 0},
 
     /* Administration. Here {id} is a user, role or key id, not a
      * camera. */
     {"GET", "/api/v1/users", GLOBAL, AUTH_RIGHT_USERS, 0},
     {"POST", "/api/v1/users", GLOBAL, AUTH_RIGHT_USERS, 0},
     {"GET", "/api/v1/users/{id}", GLOBAL, AUTH_RIGHT_USERS, 0},
-    {"PUT", "/api/v1/users/{id}", GLOBAL, AUTH_RIGHT_USERS, 0},
     {"PATCH", "/api/v1/users/{id}", GLOBAL, AUTH_RIGHT_USERS, 0},
     {"DELETE", "/api/v1/users/{id}", GLOBAL, AUTH_RIGHT_USERS, 0},
     {"GET", "/api/v1/roles", GLOBAL, AUTH_RIGHT_USERS, 0},
@@ -86,7 +141,9 @@ static const char *auth_route_method(const char *method)
 }
 
 /* Matches path against pattern segment by segment. {id} takes a
- * positive decimal number of at most 18 digits. Returns 1 on a match. */
+ * positive decimal number of at most 18 digits, {name} one segment of
+ * letters, digits, '-', '_' and '.' (a preset token or an HLS part).
+ * Returns 1 on a match. */
 static int auth_route_path_match(const char *pattern, const char *path,
                                  size_t path_len, int64_t *id)
 {
@@ -107,6 +164,17 @@ static int auth_route_path_match(const char *pattern, const char *path,
                 return 0;
             *id = v;
             p += 4;
+            continue;
+        }
+        if (strncmp(p, "{name}", 6) == 0) {
+            const char *first = s;
+
+            while (s < end && (isalnum((unsigned char)*s) || *s == '-' ||
+                               *s == '_' || *s == '.'))
+                s++;
+            if (s == first)
+                return 0;
+            p += 6;
             continue;
         }
         if (*p != *s)

@@ -126,8 +126,12 @@ static int config_apply(vms_config_t *cfg, const char *key, const char *value,
             snprintf(err, errlen,
                      "line %d: invalid listen '%s': expected host:port, "
                      "for example 127.0.0.1:8080", line, value);
-    } else if (strcmp(key, "data_dir") == 0 || strcmp(key, "web_root") == 0) {
-        char *dst = key[0] == 'd' ? cfg->data_dir : cfg->web_root;
+    } else if (strcmp(key, "data_dir") == 0 || strcmp(key, "web_root") == 0 ||
+               strcmp(key, "tls_cert") == 0 || strcmp(key, "tls_key") == 0) {
+        char *dst = strcmp(key, "data_dir") == 0   ? cfg->data_dir
+                    : strcmp(key, "web_root") == 0 ? cfg->web_root
+                    : strcmp(key, "tls_cert") == 0 ? cfg->tls_cert
+                                                   : cfg->tls_key;
         rc = config_copy_path(dst, value);
         if (rc < 0)
             snprintf(err, errlen,
@@ -172,7 +176,8 @@ static int config_apply(vms_config_t *cfg, const char *key, const char *value,
                  "volume, web_root, log_level, segment_seconds, "
                  "retry_max_seconds, fsync_interval_ms, volume_reserve_mb, "
                  "volume_high_percent, volume_low_percent, "
-                 "retention_interval_seconds or discovery_interface",
+                 "retention_interval_seconds, discovery_interface, "
+                 "tls_cert or tls_key",
                  line, key);
         return -EINVAL;
     }

@@ -17,6 +17,10 @@
  *   discovery_interface = eth1  an interface (name or address) that
  *                               ONVIF discovery probes; repeat for
  *                               several; none: only unicast probes
+ *   tls_cert = /etc/vms/tls/server.pem   HTTPS certificate (chain), PEM
+ *   tls_key = /etc/vms/tls/server.key    its private key, PEM; both or
+ *                               neither, and a listen address other
+ *                               than loopback needs them
  */
 #ifndef VMS_COMMON_CONFIG_H
 #define VMS_COMMON_CONFIG_H
@@ -44,6 +48,8 @@ typedef struct vms_config {
     int retention_interval_seconds;
     char discovery_interfaces[VMS_CONFIG_MAX_INTERFACES][64];
     int discovery_interface_count;
+    char tls_cert[VMS_CONFIG_PATH_MAX]; /* "" for plain HTTP */
+    char tls_key[VMS_CONFIG_PATH_MAX];
 } vms_config_t;
 
 /* Fills cfg with the defaults (no volume: data_dir/video is used). */

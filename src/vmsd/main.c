@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "auth/keyfile.h"
 #include "catalog/catalog.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -137,11 +138,19 @@ static void vmsd_load_config(int argc, char **argv, vms_config_t *cfg)
     }
     if (vms_log_parse_level(cfg->log_level, &level) == 0)
         vms_log_threshold = level;
-    if (!vms_config_host_is_loopback(cfg->listen_host)) {
+    if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
         fprintf(stderr,
-                "vmsd: %s: listen address %s is not a loopback address. "
-                "Until user authentication exists, vmsd serves only this "
-                "machine: set listen = 127.0.0.1:%d\n",
+                "vmsd: %s: tls_cert and tls_key go together: set both (for "
+                "example from vmsctl tls init --dir DIR) or neither\n",
+                path);
+        exit(2);
+    }
+    if (!vms_config_host_is_loopback(cfg->listen_host) && !cfg->tls_cert[0]) {
+        fprintf(stderr,
+                "vmsd: %s: listen address %s is not a loopback address, and "
+                "plain HTTP is allowed only on loopback: set tls_cert and "
+                "tls_key (create them with vmsctl tls init --dir DIR), or "
+                "set listen = 127.0.0.1:%d\n",
                 path, cfg->listen_host, cfg->listen_port);
         exit(2);
     }
@@ -150,6 +159,58 @@ static void vmsd_load_config(int argc, char **argv, vms_config_t *cfg)
                  cfg->data_dir);
         cfg->volume_count = 1;
     }
+}
+
+/* Opens users, sessions and the audit log in the catalog's file, and
+ * while no administrator exists prints a one-time setup token. Returns
+ * 0 or -1 after logging why. */
+static int vmsd_open_auth(const vms_config_t *cfg, auth_t **out)
+{
+    unsigned char key[AUTH_AUDIT_KEY_LEN];
+    char path[VMS_CONFIG_PATH_MAX + 32];
+    char token[AUTH_TOKEN_LEN + 1];
+    char err[AUTH_ERR_MAX];
+    auth_config_t acfg;
+    auth_store_t *store = NULL;
+    int needed = 0;
+    int rc;
+
+    *out = NULL;
+    rc = auth_audit_key_load(cfg->data_dir, key, err, sizeof(err));
+    if (rc < 0) {
+        vms_log(VMS_LOG_ERROR, "vmsd", "error=\"%s\"", err);
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, AUTH_CATALOG_FILE);
+    rc = auth_store_sqlite_open(path, &store, err, sizeof(err));
+    if (rc == 0) {
+        memset(&acfg, 0, sizeof(acfg));
+        acfg.audit_key = key;
+        acfg.audit_key_len = sizeof(key);
+        rc = auth_new(&acfg, store, out, err, sizeof(err));
+    }
+    explicit_bzero(key, sizeof(key));
+    if (rc < 0) {
+        vms_log(VMS_LOG_ERROR, "vmsd",
+                "error=\"cannot open users and sessions: %s\"", err);
+        return -1;
+    }
+    if (auth_setup_needed(*out, &needed) == 0 && needed &&
+        auth_setup_token_create(*out, token, sizeof(token)) == 0) {
+        /* On standard error only, never in the log file: whoever can
+         * read it can create the first administrator. */
+        fprintf(stderr,
+                "vmsd: no administrator exists yet. Create one with "
+                "'vmsctl user add NAME --admin', or open the page and use "
+                "this one-time setup token:\nsetup token: %s\n",
+                token);
+        fflush(stderr);
+        explicit_bzero(token, sizeof(token));
+        vms_log(VMS_LOG_WARN, "vmsd",
+                "event=setup_pending message=\"no administrator yet; the "
+                "setup token is on standard error\"");
+    }
+    return 0;
 }
 
 /* Creates the volume directories' parents; the volume checks decide
@@ -187,6 +248,7 @@ int main(int argc, char **argv)
     vmsd_cameras_t *cams = NULL;
     vmsd_events_t *events = NULL;
     api_server_t *srv = NULL;
+    auth_t *auth = NULL;
     storage_config_t scfg;
     api_config_t acfg;
     sigset_t signals;
@@ -225,6 +287,8 @@ int main(int argc, char **argv)
     }
     vms_log(VMS_LOG_INFO, "vmsd", "event=catalog_open path=%s schema=%d",
             path, catalog_schema_version(cat));
+    if (vmsd_open_auth(&cfg, &auth) < 0)
+        goto out;
     if (vmsd_prepare_volumes(&cfg) < 0)
         goto out;
 
@@ -270,13 +334,17 @@ int main(int argc, char **argv)
     acfg.discovery_interfaces =
         (const char(*)[64])cfg.discovery_interfaces;
     acfg.discovery_interface_count = cfg.discovery_interface_count;
+    acfg.auth = auth;
+    acfg.tls_cert = cfg.tls_cert[0] ? cfg.tls_cert : NULL;
+    acfg.tls_key = cfg.tls_key[0] ? cfg.tls_key : NULL;
     rc = api_server_start(&acfg, &srv, err, sizeof(err));
     if (rc < 0) {
         vms_log(VMS_LOG_ERROR, "vmsd", "error=\"%s\"", err);
         goto out;
     }
-    vms_log(VMS_LOG_INFO, "vmsd", "event=started url=http://%s:%d/",
-            cfg.listen_host, cfg.listen_port);
+    vms_log(VMS_LOG_INFO, "vmsd", "event=started url=%s://%s:%d/",
+            cfg.tls_cert[0] ? "https" : "http", cfg.listen_host,
+            cfg.listen_port);
 
     while (sigwait(&signals, &sig) != 0)
         ;
@@ -291,6 +359,7 @@ out:
         vmsd_cameras_stop_all(cams);
     storage_close(storage);
     vmsd_cameras_free(cams);
+    auth_free(auth);
     catalog_close(cat);
     vms_log(VMS_LOG_INFO, "vmsd", "event=stopped");
     return status;

@@ -414,7 +414,7 @@ static void ldap_login_creates_user(void **state)
     assert_int_equal(u.source, AUTH_SOURCE_LDAP);
     assert_int_equal(auth_resolve(f->auth, token, &p), 0);
     assert_string_equal(p->role, AUTH_ROLE_OPERATOR);
-    assert_int_equal(auth_check(p, "POST", "/api/v1/cameras/{id}/ptz", 1),
+    assert_int_equal(auth_check(p, "POST", "/api/v1/cameras/{id}/ptz/move", 1),
                      AUTH_ALLOW);
     auth_principal_free(p);
     assert_int_equal(auth_user_set_password(f->auth, "root", "alice", NULL,

@@ -17,17 +17,26 @@ static auth_principal_t *route_principal(fixture_t *f, const char *name)
     return p;
 }
 
-/* Writes the route's pattern with {id} replaced by id. */
+/* Writes the route's pattern with {id} replaced by id and {name} by a
+ * preset-like token. */
 static void route_path(const auth_route_t *r, int64_t id, char *out,
                        size_t len)
 {
-    const char *brace = strstr(r->pattern, "{id}");
+    const char *p = r->pattern;
+    size_t n = 0;
 
-    if (!brace)
-        snprintf(out, len, "%s", r->pattern);
-    else
-        snprintf(out, len, "%.*s%lld%s", (int)(brace - r->pattern),
-                 r->pattern, (long long)id, brace + 4);
+    while (*p && n + 24 < len) {
+        if (strncmp(p, "{id}", 4) == 0) {
+            n += (size_t)snprintf(out + n, len - n, "%lld", (long long)id);
+            p += 4;
+        } else if (strncmp(p, "{name}", 6) == 0) {
+            n += (size_t)snprintf(out + n, len - n, "preset-1.m4s");
+            p += 6;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n] = '\0';
 }
 
 /* Checks p on every route both by pattern and by a real path. */
@@ -78,13 +87,26 @@ static auth_decision_t expect_viewer(const auth_route_t *r)
         "POST /api/v1/auth/password",
         "POST /api/v1/auth/totp/enrol",
         "POST /api/v1/auth/totp/confirm",
+        "GET /api/v1/auth/keys",
+        "POST /api/v1/auth/keys",
+        "DELETE /api/v1/auth/keys/{id}",
         "GET /api/v1/status",
+        "GET /api/v1/storage",
         "GET /api/v1/cameras",
         "GET /api/v1/cameras/{id}",
         "GET /api/v1/cameras/{id}/live",
+        "GET /api/v1/live",
         "GET /api/v1/cameras/{id}/snapshot.jpg",
+        "GET /api/v1/cameras/{id}/hls/{name}",
+        "GET /api/v1/cameras/{id}/hls/part/{name}",
+        "GET /api/v1/cameras/{id}/hls/seg/{name}",
+        "GET /api/v1/cameras/{id}/live/viewers",
+        "GET /api/v1/cameras/{id}/live/stats",
         "GET /api/v1/cameras/{id}/recordings",
         "GET /api/v1/cameras/{id}/playback.mp4",
+        "GET /api/v1/cameras/{id}/verify",
+        "GET /api/v1/cameras/{id}/events",
+        "GET /api/v1/holds",
     };
     char key[128];
 
@@ -102,7 +124,8 @@ static auth_decision_t expect_other_camera(const auth_route_t *r)
     if (r->access == AUTH_ACCESS_PUBLIC || r->access == AUTH_ACCESS_SESSION)
         return AUTH_ALLOW;
     if (r->access == AUTH_ACCESS_ANY_CAMERA)
-        return AUTH_ALLOW; /* the list, which the handler filters */
+        /* lists that the handler filters, if they need the live right */
+        return (r->rights & AUTH_RIGHT_LIVE) ? AUTH_ALLOW : AUTH_FORBIDDEN;
     return AUTH_FORBIDDEN;
 }
 
