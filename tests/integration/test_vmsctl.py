@@ -212,7 +212,8 @@ def test_error_messages():
             empty = os.path.join(tmp, "empty-password")
             open(empty, "w").close()
             usage_cases = [
-                (["--url", "https://127.0.0.1:1", "status"], "plain HTTP"),
+                (["--url", "htps://127.0.0.1:1", "status"],
+                 "or https://HOST"),
                 (["--url", "ftp://127.0.0.1/", "status"], "invalid URL"),
                 (["--url", "http://127.0.0.1:99999", "status"],
                  "invalid port"),
