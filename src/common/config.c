@@ -55,6 +55,9 @@ static const struct config_int_key {
      5, 100000},
     {"login_lockout_seconds", offsetof(vms_config_t, login_lockout_seconds),
      1, 86400},
+    {"login_delay_ms", offsetof(vms_config_t, login_delay_ms), 1, 3600000},
+    {"login_delay_max_ms", offsetof(vms_config_t, login_delay_max_ms), 1,
+     3600000},
     {"ldap_starttls", offsetof(vms_config_t, ldap_starttls), 0, 1},
     {"ldap_timeout_ms", offsetof(vms_config_t, ldap_timeout_ms), 100, 60000},
 };

@@ -22,6 +22,9 @@
  *   login_account_lockout = 10  failed logins that lock an account
  *   login_address_lockout = 50  failed logins that lock a client address
  *   login_lockout_seconds = 900 how long a lockout lasts
+ *   login_delay_ms = 1000       wait imposed after the first free
+ *                               failures, doubled per failure ...
+ *   login_delay_max_ms = 60000  ... up to this
  *   ldap_uri = ldaps://dir.example.org   directory login; the other
  *                               ldap_* keys are described in
  *                               vms.conf.example and docs/security.md
@@ -67,6 +70,8 @@ typedef struct vms_config {
     int login_account_lockout;
     int login_address_lockout;
     int login_lockout_seconds;
+    int login_delay_ms;     /* first delay after the free failures */
+    int login_delay_max_ms; /* cap of the doubling delay */
     /* Directory login; ldap_uri "" turns it off. */
     char ldap_uri[VMS_CONFIG_TEXT_MAX];
     int ldap_starttls;

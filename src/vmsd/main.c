@@ -249,6 +249,8 @@ static int vmsd_open_auth(const vms_config_t *cfg, auth_t **out)
         acfg.account_lockout = cfg->login_account_lockout;
         acfg.address_lockout = cfg->login_address_lockout;
         acfg.lockout_us = (int64_t)cfg->login_lockout_seconds * 1000000;
+        acfg.throttle_base_us = (int64_t)cfg->login_delay_ms * 1000;
+        acfg.throttle_max_delay_us = (int64_t)cfg->login_delay_max_ms * 1000;
         if (cfg->ldap_uri[0]) {
             vmsd_ldap_config(cfg, &ldap, groups, bind_password);
             acfg.ldap = &ldap;
