@@ -43,7 +43,7 @@ def test_bad_api_requests():
                  {"camera_id": 1, "start_us": 1, "end_us": 2, "x": 1}, 400,
                  "unknown field 'x'"),
                 ("GET", "/api/v1/cameras/99", None, 404, "camera 99 not found"),
-                ("GET", "/api/v1/cameras/abc", None, 400, "invalid camera id"),
+                ("GET", "/api/v1/cameras/abc", None, 404, "unknown API path"),
                 ("DELETE", "/api/v1/cameras/99", None, 404, "not found"),
                 ("GET", "/api/v1/cameras/99/snapshot.jpg", None,
                  404, "not found"),

@@ -37,6 +37,15 @@ FAULT_INJECT = os.path.join(BUILD,
 FOOTAGE_NO_AUDIO = os.path.join(SOURCE,
                                 "tests/data/one-by-one-person-detection.mp4")
 
+# The administrator that Daemon creates on a fresh data directory. Its
+# API key is written to DATA_DIR/../api.key, sent on every request and
+# exported as VMS_API_KEY for vmsctl.
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "correct-horse-battery-7"
+
+
+API_KEY = None
+
 
 def free_port():
     """Returns a TCP port that is free on loopback right now."""
@@ -128,6 +137,8 @@ class Daemon(Process):
                     f"retry_max_seconds = 4\n"
                     f"log_level = debug\n" + extra_conf)
         self.base = f"http://127.0.0.1:{self.port}"
+        self.key_path = os.path.join(workdir, "api.key")
+        self.api_key = None
         self.start()
 
     def start(self):
@@ -137,24 +148,77 @@ class Daemon(Process):
                  what="vmsd to listen")
         if not self.alive():
             raise AssertionError("vmsd exited:\n" + self.output())
+        self._sign_in()
 
     def _up(self):
         try:
-            self.request("GET", "/api/v1/status")
-            return True
+            status, _, _ = self.request("GET", "/api/v1/health", auth=False)
+            return status == 200
         except OSError:
             return False
 
-    def request(self, method, path, body=None, headers=None, raw=False):
+    def setup_token(self):
+        """Returns the last one-time setup token that vmsd printed, or
+        None."""
+        token = None
+        for line in self.output().splitlines():
+            if line.startswith("setup token: "):
+                token = line.split(": ", 1)[1].strip()
+        return token
+
+    def login(self, user, password, totp_code=None):
+        """Signs user in; returns (status, body) with body["token"] the
+        session token on success."""
+        body = {"username": user, "password": password, "bearer": True}
+        if totp_code:
+            body["totp_code"] = totp_code
+        status, _, reply = self.request("POST", "/api/v1/auth/login", body,
+                                        auth=False)
+        return status, reply
+
+    def _sign_in(self):
+        """Creates the first administrator and an API key on a fresh data
+        directory, or reuses the key of an earlier start."""
+        if os.path.exists(self.key_path):
+            with open(self.key_path) as f:
+                self.api_key = f.read().strip()
+        else:
+            token = self.setup_token()
+            assert token, "vmsd printed no setup token:\n" + self.output()
+            status, _, reply = self.request(
+                "POST", "/api/v1/auth/setup",
+                {"token": token, "username": ADMIN_USER,
+                 "password": ADMIN_PASSWORD}, auth=False)
+            assert status == 201, f"setup failed: {status} {reply}"
+            status, reply = self.login(ADMIN_USER, ADMIN_PASSWORD)
+            assert status == 200, f"login failed: {status} {reply}"
+            status, _, reply = self.request(
+                "POST", "/api/v1/auth/keys", {"name": "tests"},
+                headers={"Authorization": "Bearer " + reply["token"]})
+            assert status == 201, f"API key creation failed: {reply}"
+            self.api_key = reply["key"]
+            with open(self.key_path, "w") as f:
+                f.write(self.api_key)
+        global API_KEY
+        API_KEY = self.api_key
+        os.environ["VMS_API_KEY"] = self.api_key
+
+    def request(self, method, path, body=None, headers=None, raw=False,
+                auth=True):
         """Sends a request; returns (status, headers with lower-case
-        names, body). The body is parsed as JSON unless raw is set."""
+        names, body). The body is parsed as JSON unless raw is set. The
+        API key goes along unless auth is false or headers carry an
+        Authorization of their own."""
         data = body
         if body is not None and not isinstance(body, (bytes, str)):
             data = json.dumps(body)
         if isinstance(data, str):
             data = data.encode()
+        headers = dict(headers or {})
+        if auth and self.api_key and "Authorization" not in headers:
+            headers["Authorization"] = "Bearer " + self.api_key
         req = urllib.request.Request(self.base + path, data=data,
-                                     method=method, headers=headers or {})
+                                     method=method, headers=headers)
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
@@ -266,12 +330,17 @@ def first_frame_is_key(path):
 class WebSocket:
     """A minimal RFC 6455 client for binary and text messages."""
 
-    def __init__(self, host, port, path, timeout=10):
+    def __init__(self, host, port, path, timeout=10, api_key=None):
+        """Opens path with the API key of the last Daemon started, or
+        api_key; api_key="" sends no credential."""
         self.sock = socket.create_connection((host, port), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
+        credential = API_KEY if api_key is None else api_key
+        auth = (f"Authorization: Bearer {credential}\r\n"
+                if credential else "")
         self.sock.sendall(
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            f"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\n{auth}"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
             .encode())
         self.buf = b""
