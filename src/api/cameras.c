@@ -323,9 +323,13 @@ static int api_cameras_list(api_conn_t *c)
         return api_respond_error(c, 500, "catalog read failed: %s",
                                  strerror(-rc));
     arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        if (api_can(c, cams[i].id, AUTH_CAMERA_RIGHTS))
-            json_array_append_new(arr, api_camera_json(c->srv, &cams[i]));
+    for (size_t i = 0; i < n; i++) {
+        /* The route admits a user with a right on any camera, so the
+         * list leaves out the cameras on which they have none. */
+        if (!api_can(c, cams[i].id, AUTH_CAMERA_RIGHTS))
+            continue;
+        json_array_append_new(arr, api_camera_json(c->srv, &cams[i]));
+    }
     free(cams);
     return api_respond_json(c, 200, arr);
 }
