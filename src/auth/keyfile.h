@@ -3,7 +3,7 @@
  * data directory. vmsd and vmsctl both call these functions, so that
  * both write and verify the audit chain with the same key.
  *
- * DATA_DIR/audit.key holds the 32 raw bytes of the BLAKE2b key of the
+ * DATA_DIR/audit.key contains the 32 raw bytes of the BLAKE2b key of the
  * audit chain (auth_config_t.audit_key). It is kept outside the
  * database so that someone who can write the database but not read the
  * key cannot forge the chain. A lost or replaced key makes every row
@@ -19,7 +19,7 @@
 
 #define AUTH_AUDIT_KEY_LEN 32
 #define AUTH_AUDIT_KEY_FILE "audit.key"
-/* The catalog database, which also holds the auth_* tables. */
+/* The catalog database, which also contains the auth_* tables. */
 #define AUTH_CATALOG_FILE "catalog.db"
 
 /*

@@ -54,12 +54,13 @@ int vmsctl_client_call(const vmsctl_client_t *client, const char *method,
     vmsctl_http_request_t req = {
         .method = method,
         .bearer_token = client->api_key,
+        .ca_file = client->ca_file,
         .connect_timeout_ms = client->connect_timeout_ms,
         .io_timeout_ms = client->io_timeout_ms,
     };
     vmsctl_http_response_t resp;
     char target[2048];
-    char http_err[512];
+    char http_err[1024];
     char *text = NULL;
     json_error_t jerr;
     int rc;
@@ -90,6 +91,11 @@ int vmsctl_client_call(const vmsctl_client_t *client, const char *method,
                  "(or set VMS_URL) with the address that vmsd listens on",
                  http_err);
         return VMSCTL_CALL_UNREACHABLE;
+    }
+    if (rc == -EPROTO) {
+        /* The message names the URL or the CA file and the fix. */
+        snprintf(err, errlen, "%s", http_err);
+        return VMSCTL_CALL_TLS_ERROR;
     }
     if (rc < 0) {
         snprintf(err, errlen, "%s %s%s failed: %s", method, client->url.text,

@@ -15,6 +15,7 @@
 typedef struct vmsctl_client {
     vmsctl_url_t url;
     const char *api_key; /* sent as a bearer token, or NULL; borrowed */
+    const char *ca_file; /* CAs for https://, or NULL for the system's */
     int connect_timeout_ms;
     int io_timeout_ms;
 } vmsctl_client_t;
@@ -23,7 +24,8 @@ typedef struct vmsctl_client {
 enum {
     VMSCTL_CALL_UNREACHABLE = -1000, /* no connection to the daemon */
     VMSCTL_CALL_HTTP_ERROR = -1001,  /* the daemon returned 4xx or 5xx */
-    VMSCTL_CALL_BAD_RESPONSE = -1002 /* invalid HTTP or JSON response */
+    VMSCTL_CALL_BAD_RESPONSE = -1002, /* invalid HTTP or JSON response */
+    VMSCTL_CALL_TLS_ERROR = -1003     /* TLS failed or was rejected */
 };
 
 /*

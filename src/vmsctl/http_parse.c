@@ -602,8 +602,8 @@ int vmsctl_url_parse(const char *text, vmsctl_url_t *url, char *err,
                      size_t errlen)
 {
     static const char usage[] =
-        "expected http://HOST[:PORT][/PREFIX], for example "
-        "http://127.0.0.1:8080";
+        "expected http://HOST[:PORT][/PREFIX] or "
+        "https://HOST[:PORT][/PREFIX], for example http://127.0.0.1:8080";
     const char *authority;
     const char *host_end;
     const char *port_start = NULL;
@@ -617,16 +617,11 @@ int vmsctl_url_parse(const char *text, vmsctl_url_t *url, char *err,
                                 usage, sizeof(url->text) - 1);
     snprintf(url->text, sizeof(url->text), "%s", text);
     if (strncasecmp(text, "https://", 8) == 0)
-        return vmsctl_http_fail(
-            err, errlen, -EINVAL,
-            "invalid URL '%s': vmsctl speaks plain HTTP only, "
-            "so use http:// (over an SSH tunnel for a remote "
-            "host)",
-            text);
-    if (strncasecmp(text, "http://", 7) != 0)
+        url->tls = 1;
+    else if (strncasecmp(text, "http://", 7) != 0)
         return vmsctl_http_fail(err, errlen, -EINVAL, "invalid URL '%s': %s",
                                 text, usage);
-    authority = text + 7;
+    authority = text + (url->tls ? 8 : 7);
     end = authority + strcspn(authority, "/?#");
     if (*end == '?' || *end == '#' ||
         memchr(authority, '@', (size_t)(end - authority)))
@@ -677,7 +672,7 @@ int vmsctl_url_parse(const char *text, vmsctl_url_t *url, char *err,
                                     "65535",
                                     text);
     } else {
-        snprintf(url->port, sizeof(url->port), "80");
+        snprintf(url->port, sizeof(url->port), url->tls ? "443" : "80");
     }
     if (http_parse_prefix(end, url) < 0)
         return vmsctl_http_fail(err, errlen, -EINVAL,

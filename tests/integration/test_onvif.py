@@ -157,6 +157,7 @@ class RecorderDaemon(vmstest.Daemon):
                          what="vmsd to listen")
         if not self.alive():
             raise AssertionError("vmsd exited:\n" + self.output())
+        self._sign_in()
 
     def camera_row(self, camera_id):
         db = sqlite3.connect(os.path.join(self.data_dir, "catalog.db"),
@@ -460,7 +461,7 @@ def check_ptz(daemon, gate, camera_id):
             ("POST", "/move", {"pan": 2}, 400),
             ("POST", "/move", {}, 400),
             ("POST", "/absolute", {"zoom": -0.5}, 400),
-            ("POST", "/presets/a%20b/goto", None, 400),
+            ("POST", "/presets/a%20b/goto", None, 404),
             ("GET", "/move", None, 405),
             ("POST", "/fly", None, 404)):
         status, reply, _ = timed(daemon, method, base + path, body)
