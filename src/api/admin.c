@@ -10,8 +10,8 @@
  * of the log itself.
  *
  * Creating a user and resetting a password hash with argon2id, so those
- * requests run on the server's auth queue like a login; the rest is
- * cheap and answers on the event loop.
+ * requests run on the server's auth queue like a login. The rest is
+ * cheap and responds on the event loop.
  */
 #include <errno.h>
 #include <limits.h>
@@ -47,7 +47,7 @@ static int64_t api_admin_id(const char *rest)
 }
 
 /* Reads the string member key of obj into out (len bytes). Returns 1
- * when it is present, 0 when absent, or -1 after answering 400 for an
+ * when it is present, 0 when absent, or -1 after responding 400 for an
  * empty value, a value of another type or one that does not fit. */
 static int api_admin_string(api_conn_t *c, json_t *obj, const char *key,
                             char *out, size_t len)
@@ -70,7 +70,7 @@ static int api_admin_string(api_conn_t *c, json_t *obj, const char *key,
 }
 
 /* Reads the boolean member key of obj into *out. Returns 1 when it is
- * present, 0 when absent, or -1 after answering 400. */
+ * present, 0 when absent, or -1 after responding 400. */
 static int api_admin_bool(api_conn_t *c, json_t *obj, const char *key,
                           int *out)
 {
@@ -131,7 +131,7 @@ static json_t *api_user_json(const auth_user_t *u, const auth_role_t *roles,
                      (json_int_t)u->password_changed_us);
 }
 
-/* Answers with the user id as it is stored now. */
+/* Responds with user id as it is stored now. */
 static int api_user_respond(api_conn_t *c, int status, int64_t id)
 {
     auth_role_t *roles = NULL;
@@ -207,10 +207,12 @@ static void api_user_job_free(api_user_job_t *job)
     free(job);
 }
 
-/* Applies the job, stopping at the first failure. The handler checked
- * the role, the password policy and the account's source beforehand,
- * so a later step fails only on a storage error or a concurrent
- * change. */
+/* Applies the job, stopping at the first failure. In an update the
+ * steps that the library may reject for the last administrator (role,
+ * then state) come first, and the handler checked the role, the
+ * password and the account's source beforehand. So once a step has
+ * changed the user, a later one fails only on a storage error or a
+ * concurrent change. */
 static void api_user_apply(void *arg)
 {
     api_user_job_t *job = arg;
@@ -247,7 +249,7 @@ static void api_user_apply(void *arg)
                                          len);
 }
 
-/* Answers for a finished job and frees it. */
+/* Responds for a finished job and frees it. */
 static int api_user_done(api_conn_t *c, void *arg)
 {
     api_user_job_t *job = arg;
@@ -267,7 +269,7 @@ static int api_user_done(api_conn_t *c, void *arg)
     return rc;
 }
 
-/* Runs the job on the auth queue, which answers when it is done. */
+/* Runs the job on the auth queue, whose done callback responds. */
 static int api_user_start(api_conn_t *c, api_user_job_t *job)
 {
     int rc = api_deferred_start(c, c->srv->auth_queue, api_user_apply,
@@ -295,8 +297,8 @@ static api_user_job_t *api_user_job_new(api_conn_t *c, api_user_op_t op)
     return job;
 }
 
-/* Checks that role names an existing role; answers 400 if not. Returns
- * 0, or -1 after answering. */
+/* Checks that role names an existing role; responds 400 if not. Returns
+ * 0, or -1 after responding. */
 static int api_user_check_role(api_conn_t *c, const char *role,
                                auth_role_t *out)
 {
@@ -318,7 +320,7 @@ static int api_user_check_role(api_conn_t *c, const char *role,
 
 /* Checks a new password against the policy before anything changes,
  * so that a rejected password leaves the user as it was. Returns 0, or
- * -1 after answering 400. */
+ * -1 after responding 400. */
 static int api_user_check_password(api_conn_t *c, const char *user,
                                    const char *password)
 {
@@ -381,7 +383,7 @@ static int api_user_create(api_conn_t *c)
 }
 
 /* Reads the fields of a PATCH body into job and *disabled. Returns how
- * many fields are present, or -1 after answering 400. */
+ * many fields are present, or -1 after responding 400. */
 static int api_user_patch_input(api_conn_t *c, json_t *obj,
                                 api_user_job_t *job, int *has_disabled,
                                 int *disabled)
@@ -575,7 +577,7 @@ static int api_role_find(auth_t *auth, int64_t id, auth_role_t *out)
     return rc;
 }
 
-/* Answers with the role as it is stored now. */
+/* Responds with the role as it is stored now. */
 static int api_role_respond(api_conn_t *c, int status, const char *name)
 {
     auth_role_t role;
@@ -617,7 +619,7 @@ static int api_roles_list(api_conn_t *c)
     return api_respond_json(c, 200, list);
 }
 
-/* A role body as sent: each has_ flag tells whether the field was
+/* A role body as sent. Each has_ flag is set when its field was
  * present. */
 typedef struct api_role_input {
     char name[AUTH_NAME_MAX];
@@ -633,8 +635,8 @@ typedef struct api_role_input {
     int has_cameras;
 } api_role_input_t;
 
-/* Parses a list of right names that must all lie in allowed; fix says
- * where the others belong. Returns 0, or -1 after answering 400. */
+/* Parses a list of right names that must all lie in allowed; fix names
+ * where the others belong. Returns 0, or -1 after responding 400. */
 static int api_role_rights(api_conn_t *c, json_t *value, const char *key,
                            uint32_t allowed, const char *fix,
                            uint32_t *out)
@@ -659,7 +661,7 @@ static int api_role_rights(api_conn_t *c, json_t *value, const char *key,
 }
 
 /* Parses the cameras member: [{camera_id, rights}, ...]. Returns 0, or
- * -1 after answering 400. */
+ * -1 after responding 400. */
 static int api_role_cameras(api_conn_t *c, json_t *value,
                             api_role_input_t *in)
 {
@@ -710,7 +712,7 @@ static int api_role_cameras(api_conn_t *c, json_t *value,
     return 0;
 }
 
-/* Parses a role body. Returns 0, or -1 after answering 400; free
+/* Parses a role body. Returns 0, or -1 after responding 400; free
  * in->cameras in both cases. */
 static int api_role_input(api_conn_t *c, api_role_input_t *in)
 {
@@ -772,7 +774,7 @@ static uint32_t api_grant_rights(const auth_camera_grant_t *grants, size_t n,
 /* Checks that every camera that gets new rights exists, so that a
  * mistyped id grants nothing to a camera added later under it. A grant
  * already stored may name a camera deleted since. Returns 0, or -1
- * after answering. */
+ * after responding. */
 static int api_role_check_cameras(api_conn_t *c, const api_role_input_t *in,
                                   const auth_camera_grant_t *stored,
                                   size_t n_stored)
@@ -1001,7 +1003,7 @@ static int api_settings_respond(api_conn_t *c)
 }
 
 /* Reads the integer member key of obj into *out, keeping *out when it
- * is absent. Returns 0, or -1 after answering 400. */
+ * is absent. Returns 0, or -1 after responding 400. */
 static int api_settings_int(api_conn_t *c, json_t *obj, const char *key,
                             int *out)
 {
@@ -1101,7 +1103,7 @@ typedef struct api_audit_query {
 } api_audit_query_t;
 
 /* Reads a time argument into *out_us, which stays 0 when it is absent.
- * Returns 0, or -1 after answering 400. */
+ * Returns 0, or -1 after responding 400. */
 static int api_audit_time_arg(api_conn_t *c, const char *name,
                               int64_t *out_us)
 {
@@ -1117,7 +1119,7 @@ static int api_audit_time_arg(api_conn_t *c, const char *name,
 }
 
 /* Reads an integer argument from min to max into *out. Returns 1 when
- * present, 0 when absent, or -1 after answering 400. */
+ * present, 0 when absent, or -1 after responding 400. */
 static int api_audit_int_arg(api_conn_t *c, const char *name, long long min,
                              long long max, long long *out)
 {
@@ -1139,7 +1141,7 @@ static int api_audit_int_arg(api_conn_t *c, const char *name, long long min,
 }
 
 /* Reads a text argument that must fit into out. Returns 1 when present,
- * 0 when absent, or -1 after answering 400. */
+ * 0 when absent, or -1 after responding 400. */
 static int api_audit_text_arg(api_conn_t *c, const char *name, char *out,
                               size_t len)
 {
@@ -1157,7 +1159,7 @@ static int api_audit_text_arg(api_conn_t *c, const char *name, char *out,
     return 1;
 }
 
-/* Parses the query of GET /audit. Returns 0, or -1 after answering. */
+/* Parses the query of GET /audit. Returns 0, or -1 after responding. */
 static int api_audit_query(api_conn_t *c, api_audit_query_t *q)
 {
     char format[16];
@@ -1223,7 +1225,7 @@ static json_t *api_audit_entry_json(const auth_audit_entry_t *e)
     return o;
 }
 
-/* Answers with the matching entries as JSON Lines (the format of
+/* Responds with the matching entries as JSON Lines (the format of
  * auth_audit_export()), as a file to save. */
 static int api_audit_export(api_conn_t *c, api_audit_query_t *q)
 {
@@ -1234,10 +1236,10 @@ static int api_audit_export(api_conn_t *c, api_audit_query_t *q)
     FILE *f;
     int rc;
 
-    /* Without a limit the export holds every matching entry.
-     * NOTE: it is built in memory, about 500 bytes per entry, so a very
-     * long log is better fetched in pieces with from and to, or with
-     * after and limit. */
+    /* Without a limit the export contains every matching entry.
+     * NOTE: it is built in memory, a few hundred bytes and at most about
+     * 1 KB per entry, so a very long log is better fetched in pieces
+     * with from and to, or with after and limit. */
     if (!q->has_limit)
         q->filter.limit = 0;
     f = open_memstream(&text, &len);

@@ -72,12 +72,14 @@ def test_user_create_and_viewer_rights():
             assert status == 200
             assert sorted(u["name"] for u in users) == [ADMIN_USER, "vera"]
             text = json.dumps(users)
-            assert "argon2" not in text and PASSWORD not in text, text
+            assert "argon2" not in text, text
+            assert PASSWORD not in text, text
             assert all(set(u) == set(user) for u in users), users
 
             status, _, one = vmsd.request("GET",
                                           f"/api/v1/users/{user['id']}")
-            assert status == 200 and one == user, one
+            assert status == 200, one
+            assert one == user, one
 
             token = login_token(vmsd, "vera")
             status, _, body = vmsd.request("GET", "/api/v1/users",
@@ -88,7 +90,8 @@ def test_user_create_and_viewer_rights():
             assert status == 403, body
             status, _, me = vmsd.request("GET", "/api/v1/auth/me",
                                          headers=bearer(token))
-            assert status == 200 and me["role"] == "viewer", me
+            assert status == 200, me
+            assert me["role"] == "viewer", me
 
             # Names compare case-insensitively.
             status, _, body = vmsd.request(
@@ -119,7 +122,8 @@ def test_user_create_and_viewer_rights():
                 assert message in body["error"], (bad, body)
 
             status, _, body = vmsd.request("GET", "/api/v1/users/999")
-            assert status == 404 and "999" in body["error"], body
+            assert status == 404, body
+            assert "999" in body["error"], body
             status, _, body = vmsd.request("PATCH", "/api/v1/users/999",
                                            {"disabled": True})
             assert status == 404, body
@@ -127,7 +131,8 @@ def test_user_create_and_viewer_rights():
             assert status == 404, body
             status, _, body = vmsd.request("PATCH",
                                            f"/api/v1/users/{user['id']}", {})
-            assert status == 400 and "nothing to change" in body["error"]
+            assert status == 400
+            assert "nothing to change" in body["error"]
 
             status, _, body = vmsd.request("DELETE",
                                            f"/api/v1/users/{user['id']}")
@@ -154,7 +159,8 @@ def test_role_with_live_on_one_camera():
                  "cameras": [{"camera_id": gate, "rights": ["live"]}]})
             assert status == 201, role
             assert role["builtin"] is False
-            assert role["rights"] == [] and role["all_cameras"] == []
+            assert role["rights"] == []
+            assert role["all_cameras"] == []
             assert role["require_totp"] is False
             assert role["cameras"] == [{"camera_id": gate,
                                         "rights": ["live"]}], role
@@ -181,7 +187,8 @@ def test_role_with_live_on_one_camera():
                            f"/api/v1/cameras/{gate}/live", api_key=token)
             opcode, header = ws.receive()
             ws.close()
-            assert opcode == 1 and json.loads(header)["type"] == "init"
+            assert opcode == 1
+            assert json.loads(header)["type"] == "init"
             try:
                 WebSocket("127.0.0.1", vmsd.port,
                           f"/api/v1/cameras/{yard}/live", api_key=token)
@@ -239,7 +246,8 @@ def test_role_with_live_on_one_camera():
             status, _, body = vmsd.request(
                 "PUT", f"/api/v1/roles/{viewer['id']}",
                 {"all_cameras": ["live"]})
-            assert status == 403 and "built-in" in body["error"], body
+            assert status == 403, body
+            assert "built-in" in body["error"], body
             status, _, body = vmsd.request(
                 "PUT", f"/api/v1/roles/{viewer['id']}",
                 {"cameras": [{"camera_id": gate, "rights": ["ptz"]}]})
@@ -247,12 +255,14 @@ def test_role_with_live_on_one_camera():
             status, _, body = vmsd.request(
                 "PUT", f"/api/v1/roles/{viewer['id']}",
                 {"require_totp": True})
-            assert status == 200 and body["require_totp"] is True, body
+            assert status == 200, body
+            assert body["require_totp"] is True, body
             assert body["all_cameras"] == ["live", "playback"], body
             status, _, body = vmsd.request(
                 "PUT", f"/api/v1/roles/{viewer['id']}",
                 {"name": "watcher"})
-            assert status == 400 and "renamed" in body["error"], body
+            assert status == 400, body
+            assert "renamed" in body["error"], body
             status, _, body = vmsd.request("DELETE",
                                            f"/api/v1/roles/{viewer['id']}")
             assert status == 403, body
@@ -262,7 +272,8 @@ def test_role_with_live_on_one_camera():
 
             status, _, body = vmsd.request("DELETE",
                                            f"/api/v1/roles/{role['id']}")
-            assert status == 409 and "guard" in body["error"], body
+            assert status == 409, body
+            assert "guard" in body["error"], body
             status, _, _ = vmsd.request(
                 "DELETE", f"/api/v1/users/{user_id(vmsd, 'guard')}")
             assert status == 204
@@ -295,7 +306,8 @@ def test_disable_and_password_reset():
             token = login_token(vmsd, "olga")
             status, _, me = vmsd.request("GET", "/api/v1/auth/me",
                                          headers=bearer(token))
-            assert status == 200 and me["user"] == "olga", me
+            assert status == 200, me
+            assert me["user"] == "olga", me
             status, _, key = vmsd.request("POST", "/api/v1/auth/keys",
                                           {"name": "script"},
                                           headers=bearer(token))
@@ -303,7 +315,8 @@ def test_disable_and_password_reset():
 
             status, _, user = vmsd.request("PATCH", f"/api/v1/users/{uid}",
                                            {"disabled": True})
-            assert status == 200 and user["disabled"] is True, user
+            assert status == 200, user
+            assert user["disabled"] is True, user
             status, _, _ = vmsd.request("GET", "/api/v1/auth/me",
                                         headers=bearer(token))
             assert status == 401, "a disabled user's session still works"
@@ -317,7 +330,8 @@ def test_disable_and_password_reset():
                                            {"disabled": False,
                                             "role": "viewer"})
             assert status == 200, user
-            assert user["disabled"] is False and user["role"] == "viewer"
+            assert user["disabled"] is False
+            assert user["role"] == "viewer"
             token = login_token(vmsd, "olga")
 
             # A rejected password changes nothing, not even the role sent
@@ -325,15 +339,18 @@ def test_disable_and_password_reset():
             status, _, body = vmsd.request(
                 "PATCH", f"/api/v1/users/{uid}",
                 {"role": "operator", "password": "short"})
-            assert status == 400 and "invalid password" in body["error"]
+            assert status == 400
+            assert "invalid password" in body["error"]
             status, _, user = vmsd.request("GET", f"/api/v1/users/{uid}")
             assert user["role"] == "viewer", user
             status, _, body = vmsd.request("PATCH", f"/api/v1/users/{uid}",
                                            {"disabled": "yes"})
-            assert status == 400 and "invalid disabled" in body["error"]
+            assert status == 400
+            assert "invalid disabled" in body["error"]
             status, _, body = vmsd.request("PATCH", f"/api/v1/users/{uid}",
                                            {"role": "janitor"})
-            assert status == 400 and "invalid role" in body["error"]
+            assert status == 400
+            assert "invalid role" in body["error"]
 
             # An administrator's reset ends the user's sessions.
             new_password = "harbour-violet-93"
@@ -436,7 +453,8 @@ def test_audit_list_filters_and_export():
             # to is exclusive and from inclusive; ISO 8601 works too.
             cut = entry["time_us"]
             older = audit(vmsd, f"?to={cut}&limit=1000")["entries"]
-            assert older and all(e["time_us"] < cut for e in older)
+            assert older, "no entries before the user was created"
+            assert all(e["time_us"] < cut for e in older), older
             newer = audit(vmsd, f"?from={cut}&limit=1000")["entries"]
             assert entry["seq"] in [e["seq"] for e in newer]
             assert len(older) + len(newer) == len(seqs)
@@ -478,7 +496,8 @@ def test_audit_verify_finds_edited_row():
             assert status == 200, result
             assert result["intact"] is True, result
             assert result["count"] >= 4, result
-            assert result["bad_seq"] is None and result["error"] is None
+            assert result["bad_seq"] is None
+            assert result["error"] is None
 
             created = audit(vmsd, "?action=user.create")["entries"][-1]
             db = sqlite3.connect(os.path.join(vmsd.data_dir, "catalog.db"),
@@ -535,7 +554,8 @@ def test_password_policy_settings():
             status, _, body = vmsd.request(
                 "POST", "/api/v1/users",
                 {"name": "pat", "password": PASSWORD, "role": "viewer"})
-            assert status == 400 and "too short" in body["error"], body
+            assert status == 400, body
+            assert "too short" in body["error"], body
             create_user(vmsd, "pat", "viewer",
                         password="Lantern-Quarry-41-Harbour")
 
