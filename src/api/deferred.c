@@ -16,6 +16,7 @@ struct api_deferred {
     api_deferred_done_fn done;
     void *arg;
     int finished;               /* atomic; set by the worker at the end */
+    lws_usec_t delay_us;        /* next check; doubles up to the poll */
     api_deferred_t *next;       /* in queue, under its lock */
 };
 
@@ -114,8 +115,11 @@ static void api_deferred_tick(lws_sorted_usec_list_t *sul)
     int rc;
 
     if (!__atomic_load_n(&job->finished, __ATOMIC_ACQUIRE)) {
+        job->delay_us *= 2;
+        if (job->delay_us > API_DEFERRED_POLL_US)
+            job->delay_us = API_DEFERRED_POLL_US;
         lws_sul_schedule(job->ctx, 0, &job->sul, api_deferred_tick,
-                         API_DEFERRED_POLL_US);
+                         job->delay_us);
         return;
     }
     if (__atomic_load_n(&job->sentinel->refs, __ATOMIC_ACQUIRE) == 1) {
@@ -169,7 +173,10 @@ int api_deferred_start(api_conn_t *c, api_deferred_queue_t *queue,
     }
     vms_buf_unref(c->resp);
     c->resp = vms_buf_ref(job->sentinel);
+    /* Quick work (a login rejected by the throttle) answers within a
+     * millisecond or two; slow work costs a check every poll interval. */
+    job->delay_us = API_DEFERRED_FIRST_POLL_US;
     lws_sul_schedule(job->ctx, 0, &job->sul, api_deferred_tick,
-                     API_DEFERRED_POLL_US);
+                     job->delay_us);
     return 0;
 }

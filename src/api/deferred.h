@@ -17,7 +17,10 @@
 
 #include "api/internal.h"
 
-/* Interval of the event-loop timer that checks for finished work. */
+/* The event-loop timer checks for finished work first after
+ * API_DEFERRED_FIRST_POLL_US, then at doubling intervals up to
+ * API_DEFERRED_POLL_US. */
+#define API_DEFERRED_FIRST_POLL_US 500
 #define API_DEFERRED_POLL_US 50000
 
 typedef struct api_deferred api_deferred_t;

@@ -835,8 +835,8 @@ int api_server_start(const api_config_t *cfg, api_server_t **out, char *err,
         srv->cfg.live_queue_bytes = (size_t)8 << 20;
     pthread_mutex_init(&srv->jobs_lock, NULL);
     srv->auth = cfg->auth;
-    /* Never freed: a queue may still have a job when the server stops
-     * (see api_deferred_start). */
+    /* Freed by api_server_stop() unless a job still runs then (see
+     * api_deferred_start). */
     srv->auth_queue = calloc(1, sizeof(*srv->auth_queue));
     if (!srv->auth_queue) {
         pthread_mutex_destroy(&srv->jobs_lock);
@@ -901,6 +901,14 @@ void api_server_stop(api_server_t *srv)
     api_hls_stop(srv);
     lws_context_destroy(srv->ctx);
     api_export_free_all(srv);
+    pthread_mutex_lock(&srv->auth_queue->lock);
+    if (!srv->auth_queue->running) {
+        pthread_mutex_unlock(&srv->auth_queue->lock);
+        pthread_mutex_destroy(&srv->auth_queue->lock);
+        free(srv->auth_queue);
+    } else {
+        pthread_mutex_unlock(&srv->auth_queue->lock);
+    }
     pthread_mutex_destroy(&srv->jobs_lock);
     free(srv);
 }

@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import struct
 import subprocess
 import sys
@@ -121,7 +122,9 @@ class Daemon(Process):
     """vmsd with its own data directory and port."""
 
     def __init__(self, workdir, segment_seconds=60, port=None, extra_conf="",
-                 volume=None, env=None):
+                 volume=None, env=None, tls_dir=None):
+        """tls_dir: a directory made by `vmsctl tls init`, for HTTPS with
+        its server certificate, checked against its CA."""
         self.workdir = workdir
         self.env = env
         self.port = port or free_port()
@@ -136,7 +139,15 @@ class Daemon(Process):
                     f"web_root = {os.path.join(SOURCE, 'web')}\n"
                     f"retry_max_seconds = 4\n"
                     f"log_level = debug\n" + extra_conf)
+            if tls_dir:
+                f.write(f"tls_cert = {tls_dir}/server.pem\n"
+                        f"tls_key = {tls_dir}/server.key\n")
+        self.tls_context = None
         self.base = f"http://127.0.0.1:{self.port}"
+        if tls_dir:
+            self.tls_context = ssl.create_default_context(
+                cafile=os.path.join(tls_dir, "ca.pem"))
+            self.base = f"https://127.0.0.1:{self.port}"
         self.key_path = os.path.join(workdir, "api.key")
         self.api_key = None
         self.start()
@@ -222,7 +233,8 @@ class Daemon(Process):
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
+            with urllib.request.urlopen(req, timeout=60,
+                                        context=self.tls_context) as resp:
                 payload = resp.read()
                 status = resp.status
                 hdrs = {k.lower(): v for k, v in resp.headers.items()}
