@@ -18,11 +18,26 @@ segment_seconds = 60
 web_root = $top/web
 CONF
 
-if curl -sf "http://127.0.0.1:$port/api/v1/status" >/dev/null 2>&1; then
+if curl -sf "http://127.0.0.1:$port/api/v1/health" >/dev/null 2>&1; then
     echo "demo: port $port already answers (another demo or vmsd?); stop" \
         "it, or pick other ports with VMS_DEMO_PORT and VMS_DEMO_RTSP_PORT" >&2
     exit 1
 fi
+
+# The first run creates the administrator "admin" with a random password
+# (kept in demo/admin-password, mode 0600) and an API key for this
+# script. vmsd has no default password.
+vmsctl="$build/src/vmsctl/vmsctl"
+if [ ! -s demo/api.key ]; then
+    umask 077
+    head -c 18 /dev/urandom | base64 | tr '+/' '-_' >demo/admin-password
+    "$vmsctl" user add admin --admin --password-file demo/admin-password \
+        --data-dir demo/data >/dev/null
+    "$vmsctl" key add --user admin --name demo --data-dir demo/data \
+        >demo/api.key
+    umask 022
+fi
+auth="Authorization: Bearer $(cat demo/api.key)"
 
 camera_pid=""
 vmsd_pid=""
@@ -43,7 +58,7 @@ vmsd_pid=$!
 
 # Wait for the API, then add the camera unless an earlier run did.
 i=0
-until curl -sf "http://127.0.0.1:$port/api/v1/status" >/dev/null; do
+until curl -sf "http://127.0.0.1:$port/api/v1/health" >/dev/null; do
     i=$((i + 1))
     if [ "$i" -gt 50 ] || ! kill -0 "$vmsd_pid" 2>/dev/null; then
         echo "demo: vmsd did not start; see demo/vmsd.log" >&2
@@ -56,12 +71,15 @@ if ! kill -0 "$vmsd_pid" 2>/dev/null; then
     echo "demo: vmsd exited; see demo/vmsd.log" >&2
     exit 1
 fi
-if ! curl -sf "http://127.0.0.1:$port/api/v1/cameras" | grep -q '"id"'; then
-    curl -sf -X POST "http://127.0.0.1:$port/api/v1/cameras" \
+if ! curl -sf -H "$auth" "http://127.0.0.1:$port/api/v1/cameras" |
+    grep -q '"id"'; then
+    curl -sf -X POST -H "$auth" "http://127.0.0.1:$port/api/v1/cameras" \
         -d "{\"name\": \"Test camera\",
              \"main_url\": \"rtsp://127.0.0.1:$rtsp_port/main\"}" >/dev/null
 fi
 
 echo "demo: open http://127.0.0.1:$port/ in Chromium (Ctrl-C to stop)"
+echo "demo: sign in as admin with the password $(cat demo/admin-password)" \
+    "(also in demo/admin-password)"
 echo "demo: logs in demo/vmsd.log and demo/camera.log"
 wait "$vmsd_pid"

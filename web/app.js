@@ -1,18 +1,50 @@
 // Operator page: camera list, live view (one camera or a grid) over
 // WebSocket + Media Source Extensions with HLS and snapshot fallbacks,
-// and playback of a recorded range. No external resources.
+// and playback of a recorded range. No external resources. Sign-in,
+// first-start setup and sign-out are in auth.js, which opens the viewer
+// with openViewer() once a session exists.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
 const state = { camera: null, cameras: [], mode: 'live', player: null,
-                gridSocket: null, gridTimer: null, gridPlayers: [] };
+                gridSocket: null, gridTimer: null, gridPlayers: [],
+                open: false, pollTimer: null };
 
+const CAMERA_POLL_MS = 5000;
+
+// An API error response, with its HTTP status so that callers can tell
+// an ended session (401) from other failures.
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// Parses a response body as JSON, or returns null for an empty body or
+// one that is not JSON (a proxy's error page, for example).
+function parseJson(text) {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+// Calls the API and returns the parsed body. Throws ApiError for an
+// error status; a 401 also ends the session in the page (auth.js
+// sessionEnded) so that the sign-in form shows.
 async function api(path, options) {
   const response = await fetch(path, options);
   const text = await response.text();
-  const body = text ? JSON.parse(text) : null;
+  const body = parseJson(text);
+  if (response.status === 401) sessionEnded();
   if (!response.ok) {
-    throw new Error(body && body.error ? body.error : response.statusText);
+    throw new ApiError(response.status,
+                       body && body.error ? body.error :
+                         'HTTP ' + response.status + ' ' +
+                         response.statusText);
   }
   return body;
 }
@@ -26,11 +58,16 @@ async function loadCameras() {
   let cameras;
   try {
     cameras = await api('/api/v1/cameras');
-    $('status').textContent = '';
   } catch (err) {
-    $('status').textContent = 'daemon unreachable: ' + err.message;
+    // After a 401 the sign-in form has replaced the viewer already.
+    if (state.open && err.status !== 401) {
+      $('status').textContent = 'daemon unreachable: ' + err.message;
+    }
     return;
   }
+  // The viewer may have closed (sign-out) while the request ran.
+  if (!state.open) return;
+  $('status').textContent = '';
   state.cameras = cameras;
   const list = $('cameras');
   list.replaceChildren();
@@ -550,6 +587,7 @@ async function listRecordings() {
   try {
     const result = await api('/api/v1/cameras/' + state.camera.id +
                              '/recordings?' + rangeQuery());
+    if (!state.open) return;
     for (const rec of result.recordings) {
       const item = document.createElement('li');
       item.textContent = 'recording ' +
@@ -565,7 +603,7 @@ async function listRecordings() {
       list.append(item);
     }
   } catch (err) {
-    $('video-state').textContent = err.message;
+    if (state.open) $('video-state').textContent = err.message;
   }
 }
 
@@ -612,8 +650,40 @@ async function addCamera(event) {
     $('add-error').textContent = '';
     await loadCameras();
   } catch (err) {
-    $('add-error').textContent = err.message;
+    if (state.open) $('add-error').textContent = err.message;
   }
+}
+
+// Shows the viewer for a signed-in user, selects the first camera and
+// refreshes the camera list every CAMERA_POLL_MS.
+function openViewer() {
+  if (state.open) return;
+  state.open = true;
+  $('app').hidden = false;
+  loadCameras().then(() => {
+    const first = document.querySelector('#cameras button');
+    if (first) first.click();
+  });
+  state.pollTimer = setInterval(loadCameras, CAMERA_POLL_MS);
+}
+
+// Hides the viewer, stops all video and polling, and clears what the
+// previous user saw or typed.
+function closeViewer() {
+  state.open = false;
+  clearInterval(state.pollTimer);
+  state.pollTimer = null;
+  stopVideo();
+  state.camera = null;
+  state.cameras = [];
+  $('app').hidden = true;
+  $('cameras').replaceChildren();
+  $('recordings').replaceChildren();
+  $('viewer-title').textContent = 'Select a camera';
+  $('video-state').textContent = '';
+  $('status').textContent = '';
+  $('add-camera').reset();
+  $('add-error').textContent = '';
 }
 
 $('tab-live').addEventListener('click', () => setMode('live'));
@@ -621,8 +691,3 @@ $('tab-grid').addEventListener('click', () => setMode('grid'));
 $('tab-playback').addEventListener('click', () => setMode('playback'));
 $('playback-form').addEventListener('submit', playRange);
 $('add-camera').addEventListener('submit', addCamera);
-loadCameras().then(() => {
-  const first = document.querySelector('#cameras button');
-  if (first) first.click();
-});
-setInterval(loadCameras, 5000);

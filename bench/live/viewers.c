@@ -64,6 +64,7 @@ static int viewers_connect(int port, const char *path)
     struct sockaddr_in addr = {.sin_family = AF_INET,
                                .sin_port = htons((uint16_t)port)};
     char request[1024];
+    const char *key = getenv("VMS_API_KEY");
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     int n;
 
@@ -73,9 +74,11 @@ static int viewers_connect(int port, const char *path)
     n = snprintf(request, sizeof(request),
                  "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
                  "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "%s%s%s"
                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                  "Sec-WebSocket-Version: 13\r\n\r\n",
-                 path, port);
+                 path, port, key ? "Authorization: Bearer " : "",
+                 key ? key : "", key ? "\r\n" : "");
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
         n >= (int)sizeof(request) || write(fd, request, (size_t)n) != n) {
         close(fd);

@@ -323,8 +323,13 @@ static int api_cameras_list(api_conn_t *c)
         return api_respond_error(c, 500, "catalog read failed: %s",
                                  strerror(-rc));
     arr = json_array();
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        /* The route admits a user with a right on any camera, so the
+         * list leaves out the cameras on which they have none. */
+        if (!api_can(c, cams[i].id, AUTH_CAMERA_RIGHTS))
+            continue;
         json_array_append_new(arr, api_camera_json(c->srv, &cams[i]));
+    }
     free(cams);
     return api_respond_json(c, 200, arr);
 }
@@ -352,6 +357,12 @@ static int api_cameras_create(api_conn_t *c)
                                  strerror(-rc));
     vms_log(VMS_LOG_INFO, "api", "camera=%lld event=created name=\"%s\"",
             (long long)cam.id, cam.name);
+    {
+        char target[32];
+
+        snprintf(target, sizeof(target), "camera %lld", (long long)cam.id);
+        api_audit(c, "camera.create", target, "ok", "name=%s", cam.name);
+    }
     c->srv->cfg.svc->camera_changed(c->srv->cfg.svc_ctx, cam.id);
     return api_respond_json(c, 201, api_camera_json(c->srv, &cam));
 }
@@ -375,6 +386,13 @@ static int api_camera_update(api_conn_t *c, catalog_camera_t *cam)
                                  strerror(-rc));
     vms_log(VMS_LOG_INFO, "api", "camera=%lld event=updated",
             (long long)cam->id);
+    {
+        char target[32];
+
+        snprintf(target, sizeof(target), "camera %lld", (long long)cam->id);
+        api_audit(c, "camera.update", target, "ok", "name=%s enabled=%d",
+                  cam->name, cam->enabled);
+    }
     c->srv->cfg.svc->camera_changed(c->srv->cfg.svc_ctx, cam->id);
     return api_respond_json(c, 200, api_camera_json(c->srv, cam));
 }
@@ -447,6 +465,13 @@ int api_route_cameras(api_conn_t *c, const char *rest)
                                          strerror(-rc));
             c->srv->cfg.svc->camera_removed(c->srv->cfg.svc_ctx, id);
             vms_log(VMS_LOG_INFO, "api", "camera=%lld event=deleted", id);
+            {
+                char target[32];
+
+                snprintf(target, sizeof(target), "camera %lld", id);
+                api_audit(c, "camera.delete", target, "ok", "name=%s",
+                          cam.name);
+            }
             return api_respond(c, 204, "application/json", NULL, NULL);
         default:
             return api_respond_error(c, 405,

@@ -870,6 +870,8 @@ int api_camera_adopt(api_conn_t *c)
         goto fail_responded;
     vms_log(VMS_LOG_INFO, "onvif", "address=%s event=adopt_start",
             job->address);
+    api_audit(c, "camera.adopt", job->address, "requested", "user=%s",
+              job->username);
     rc = api_deferred_start(c, NULL, api_adopt_work, api_adopt_done, job);
     if (rc < 0) {
         api_onvif_running--;

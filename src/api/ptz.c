@@ -684,6 +684,16 @@ static int api_ptz_start(api_conn_t *c, api_ptz_job_t *job)
 {
     catalog_camera_t cam;
     int rc = catalog_camera_get(c->srv->cfg.cat, job->camera_id, &cam);
+    char target[32];
+
+    snprintf(target, sizeof(target), "camera %lld",
+             (long long)job->camera_id);
+    if (job->op == API_TIME_SET)
+        api_audit(c, "camera.time", target, "requested", "%s", job->call);
+    else if (job->op != API_TIME_GET && job->op != API_PTZ_STATUS &&
+             job->op != API_PTZ_PRESETS)
+        api_audit(c, "ptz", target, "requested", "%s %s", job->call,
+                  job->token);
 
     if (rc == -ENOENT) {
         rc = api_respond_error(c, 404, "camera %lld not found",

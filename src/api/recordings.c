@@ -476,6 +476,28 @@ static api_export_job_t *api_export_job_get(api_server_t *srv,
     return job;
 }
 
+/* Records who watched or downloaded which range. A player asks for one
+ * range in many Range requests, so only the first (no Range, or one
+ * from byte 0) is recorded. A user with the export right but not the
+ * playback right can only be downloading. */
+static void api_playback_audit(api_conn_t *c, int64_t camera_id,
+                               const char *stream, int64_t from, int64_t to)
+{
+    char range[64];
+    char target[32];
+
+    if (lws_hdr_copy(c->wsi, range, sizeof(range), WSI_TOKEN_HTTP_RANGE) >
+            0 &&
+        strncmp(range, "bytes=0-", 8) != 0)
+        return;
+    snprintf(target, sizeof(target), "camera %lld", (long long)camera_id);
+    api_audit(c,
+              api_can(c, camera_id, AUTH_RIGHT_PLAYBACK) ? "playback"
+                                                         : "export",
+              target, "ok", "stream=%s from_us=%lld to_us=%lld", stream,
+              (long long)from, (long long)to);
+}
+
 int api_playback(api_conn_t *c, int64_t camera_id)
 {
     catalog_recording_t *rows = NULL;
@@ -494,6 +516,7 @@ int api_playback(api_conn_t *c, int64_t camera_id)
         return api_respond_error(c, 400,
                                  "range too long: at most 24 hours per "
                                  "request; split it");
+    api_playback_audit(c, camera_id, stream, from, to);
     c->camera_id = camera_id;
     snprintf(path, sizeof(path), "%s/playback-%lld-%s-%lld-%lld.mp4",
              c->srv->cache_dir, (long long)camera_id, stream,

@@ -178,6 +178,20 @@ static int api_hold_create(api_conn_t *c)
                                  "start");
     }
     json_decref(obj);
+    /* The route lets anyone with an export right somewhere through; the
+     * hold's own camera decides. */
+    if (!api_can(c, hold.camera_id, AUTH_RIGHT_EXPORT)) {
+        char target[32];
+
+        snprintf(target, sizeof(target), "camera %lld",
+                 (long long)hold.camera_id);
+        api_audit(c, "access.denied", target, "denied", "hold create");
+        return api_respond_error(c, 403,
+                                 "user %s has no export right on camera "
+                                 "%lld, which a hold needs",
+                                 c->principal ? c->principal->user : "-",
+                                 (long long)hold.camera_id);
+    }
     if (catalog_camera_get(c->srv->cfg.cat, hold.camera_id, &cam) < 0)
         return api_respond_error(c, 400, "invalid camera_id %lld: no such "
                                          "camera",
@@ -191,6 +205,16 @@ static int api_hold_create(api_conn_t *c)
             "end_us=%lld",
             (long long)hold.id, (long long)hold.camera_id,
             (long long)hold.start_us, (long long)hold.end_us);
+    {
+        char target[32];
+
+        snprintf(target, sizeof(target), "camera %lld",
+                 (long long)hold.camera_id);
+        api_audit(c, "hold.create", target, "ok",
+                  "hold=%lld start_us=%lld end_us=%lld reason=%s",
+                  (long long)hold.id, (long long)hold.start_us,
+                  (long long)hold.end_us, hold.reason);
+    }
     return api_respond_json(c, 201, api_hold_json(&hold));
 }
 
@@ -215,7 +239,9 @@ int api_route_holds(api_conn_t *c, const char *rest)
                                      strerror(-rc));
         arr = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, api_hold_json(&holds[i]));
+            if (api_can(c, holds[i].camera_id,
+                        AUTH_RIGHT_PLAYBACK | AUTH_RIGHT_EXPORT))
+                json_array_append_new(arr, api_hold_json(&holds[i]));
         free(holds);
         return api_respond_json(c, 200, arr);
     }
@@ -231,6 +257,12 @@ int api_route_holds(api_conn_t *c, const char *rest)
         return api_respond_error(c, 500, "catalog write failed: %s",
                                  strerror(-rc));
     vms_log(VMS_LOG_INFO, "api", "hold=%lld event=hold_released", id);
+    {
+        char target[32];
+
+        snprintf(target, sizeof(target), "hold %lld", id);
+        api_audit(c, "hold.release", target, "ok", "%s", "");
+    }
     return api_respond(c, 204, "application/json", NULL, NULL);
 }
 

@@ -45,6 +45,41 @@ static const struct config_int_key {
      98},
     {"retention_interval_seconds",
      offsetof(vms_config_t, retention_interval_seconds), 1, 86400},
+    {"session_idle_minutes", offsetof(vms_config_t, session_idle_minutes), 1,
+     1440},
+    {"session_absolute_hours", offsetof(vms_config_t, session_absolute_hours),
+     1, 720},
+    {"login_account_lockout", offsetof(vms_config_t, login_account_lockout),
+     3, 1000},
+    {"login_address_lockout", offsetof(vms_config_t, login_address_lockout),
+     5, 100000},
+    {"login_lockout_seconds", offsetof(vms_config_t, login_lockout_seconds),
+     1, 86400},
+    {"login_delay_ms", offsetof(vms_config_t, login_delay_ms), 1, 3600000},
+    {"login_delay_max_ms", offsetof(vms_config_t, login_delay_max_ms), 1,
+     3600000},
+    {"ldap_starttls", offsetof(vms_config_t, ldap_starttls), 0, 1},
+    {"ldap_timeout_ms", offsetof(vms_config_t, ldap_timeout_ms), 100, 60000},
+};
+
+/* Text keys of the directory login: name, field offset and size. */
+static const struct config_text_key {
+    const char *name;
+    size_t offset;
+    size_t size;
+} config_text_keys[] = {
+#define CONFIG_TEXT(field)                                                  \
+    {#field, offsetof(vms_config_t, field), sizeof(((vms_config_t *)0)->field)}
+    CONFIG_TEXT(ldap_uri),
+    CONFIG_TEXT(ldap_ca_file),
+    CONFIG_TEXT(ldap_user_dn_template),
+    CONFIG_TEXT(ldap_bind_dn),
+    CONFIG_TEXT(ldap_bind_password_file),
+    CONFIG_TEXT(ldap_base_dn),
+    CONFIG_TEXT(ldap_user_filter),
+    CONFIG_TEXT(ldap_group_base_dn),
+    CONFIG_TEXT(ldap_group_filter),
+#undef CONFIG_TEXT
 };
 
 /* Parses a decimal integer within [min, max]; returns 0 or -EINVAL. */
@@ -120,6 +155,49 @@ static int config_apply(vms_config_t *cfg, const char *key, const char *value,
         return rc;
     }
 
+    for (size_t i = 0;
+         i < sizeof(config_text_keys) / sizeof(config_text_keys[0]); i++) {
+        const struct config_text_key *k = &config_text_keys[i];
+
+        if (strcmp(key, k->name) != 0)
+            continue;
+        if (!*value || strlen(value) >= k->size) {
+            snprintf(err, errlen,
+                     "line %d: invalid %s: expected 1 to %zu bytes", line,
+                     key, k->size - 1);
+            return -EINVAL;
+        }
+        memcpy((char *)cfg + k->offset, value, strlen(value) + 1);
+        return 0;
+    }
+
+    if (strcmp(key, "ldap_group") == 0) {
+        const char *space = strchr(value, ' ');
+        size_t role_len = space ? (size_t)(space - value) : 0;
+        const char *dn = space ? space + 1 : "";
+        int i = cfg->ldap_group_count;
+
+        while (*dn == ' ')
+            dn++;
+        if (i >= VMS_CONFIG_MAX_LDAP_GROUPS || role_len == 0 ||
+            role_len >= sizeof(cfg->ldap_group_roles[0]) || !*dn ||
+            strlen(dn) >= sizeof(cfg->ldap_group_dns[0])) {
+            snprintf(err, errlen,
+                     "line %d: invalid ldap_group '%s': expected a role name "
+                     "and a group DN, for example ldap_group = operator "
+                     "cn=vms-operators,ou=groups,dc=example,dc=org (at most "
+                     "%d lines)",
+                     line, value, VMS_CONFIG_MAX_LDAP_GROUPS);
+            return -EINVAL;
+        }
+        memcpy(cfg->ldap_group_roles[i], value, role_len);
+        cfg->ldap_group_roles[i][role_len] = '\0';
+        snprintf(cfg->ldap_group_dns[i], sizeof(cfg->ldap_group_dns[i]), "%s",
+                 dn);
+        cfg->ldap_group_count++;
+        return 0;
+    }
+
     if (strcmp(key, "listen") == 0) {
         rc = config_parse_listen(cfg, value);
         if (rc < 0)
@@ -177,7 +255,8 @@ static int config_apply(vms_config_t *cfg, const char *key, const char *value,
                  "retry_max_seconds, fsync_interval_ms, volume_reserve_mb, "
                  "volume_high_percent, volume_low_percent, "
                  "retention_interval_seconds, discovery_interface, "
-                 "tls_cert or tls_key",
+                 "tls_cert, tls_key, session_*, login_* or ldap_* (see "
+                 "vms.conf.example)",
                  line, key);
         return -EINVAL;
     }

@@ -17,6 +17,17 @@
  *   discovery_interface = eth1  an interface (name or address) that
  *                               ONVIF discovery probes; repeat for
  *                               several; none: only unicast probes
+ *   session_idle_minutes = 30   sign-in sessions end after this idle
+ *   session_absolute_hours = 12 ... and this long after login
+ *   login_account_lockout = 10  failed logins that lock an account
+ *   login_address_lockout = 50  failed logins that lock a client address
+ *   login_lockout_seconds = 900 how long a lockout lasts
+ *   login_delay_ms = 1000       wait imposed after the first free
+ *                               failures, doubled per failure ...
+ *   login_delay_max_ms = 60000  ... up to this
+ *   ldap_uri = ldaps://dir.example.org   directory login; the other
+ *                               ldap_* keys are described in
+ *                               vms.conf.example and docs/security.md
  *   tls_cert = /etc/vms/tls/server.pem   HTTPS certificate (chain), PEM
  *   tls_key = /etc/vms/tls/server.key    its private key, PEM; both or
  *                               neither, and a listen address other
@@ -30,6 +41,8 @@
 #define VMS_CONFIG_MAX_VOLUMES 16
 #define VMS_CONFIG_PATH_MAX 512
 #define VMS_CONFIG_MAX_INTERFACES 8
+#define VMS_CONFIG_MAX_LDAP_GROUPS 16
+#define VMS_CONFIG_TEXT_MAX 256
 
 typedef struct vms_config {
     char listen_host[64];
@@ -50,6 +63,32 @@ typedef struct vms_config {
     int discovery_interface_count;
     char tls_cert[VMS_CONFIG_PATH_MAX]; /* "" for plain HTTP */
     char tls_key[VMS_CONFIG_PATH_MAX];
+    /* Sessions and login throttling; 0 keeps the auth library's
+     * default (see auth_config_t). */
+    int session_idle_minutes;
+    int session_absolute_hours;
+    int login_account_lockout;
+    int login_address_lockout;
+    int login_lockout_seconds;
+    int login_delay_ms;     /* first delay after the free failures */
+    int login_delay_max_ms; /* cap of the doubling delay */
+    /* Directory login; ldap_uri "" turns it off. */
+    char ldap_uri[VMS_CONFIG_TEXT_MAX];
+    int ldap_starttls;
+    int ldap_timeout_ms;
+    char ldap_ca_file[VMS_CONFIG_PATH_MAX];
+    char ldap_user_dn_template[VMS_CONFIG_TEXT_MAX];
+    char ldap_bind_dn[VMS_CONFIG_TEXT_MAX];
+    char ldap_bind_password_file[VMS_CONFIG_PATH_MAX];
+    char ldap_base_dn[VMS_CONFIG_TEXT_MAX];
+    char ldap_user_filter[VMS_CONFIG_TEXT_MAX];
+    char ldap_group_base_dn[VMS_CONFIG_TEXT_MAX];
+    char ldap_group_filter[VMS_CONFIG_TEXT_MAX];
+    /* "ldap_group = ROLE GROUP-DN" lines, in order: the first group the
+     * user is a member of selects the role. */
+    char ldap_group_roles[VMS_CONFIG_MAX_LDAP_GROUPS][64];
+    char ldap_group_dns[VMS_CONFIG_MAX_LDAP_GROUPS][VMS_CONFIG_TEXT_MAX];
+    int ldap_group_count;
 } vms_config_t;
 
 /* Fills cfg with the defaults (no volume: data_dir/video is used). */

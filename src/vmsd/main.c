@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "auth/directory.h"
 #include "auth/keyfile.h"
 #include "catalog/catalog.h"
 #include "common/config.h"
@@ -161,6 +162,54 @@ static void vmsd_load_config(int argc, char **argv, vms_config_t *cfg)
     }
 }
 
+/* Reads the directory service account's password from its file (one
+ * line). Returns 0 or -1 after logging why. */
+static int vmsd_read_secret(const char *path, char *out, size_t len)
+{
+    FILE *f = fopen(path, "re");
+    size_t n;
+
+    if (!f) {
+        vms_log(VMS_LOG_ERROR, "vmsd",
+                "ldap_bind_password_file=%s error=\"cannot open: %s\"", path,
+                strerror(errno));
+        return -1;
+    }
+    n = fread(out, 1, len - 1, f);
+    fclose(f);
+    out[n] = '\0';
+    out[strcspn(out, "\r\n")] = '\0';
+    return 0;
+}
+
+/* Fills ldap from the ldap_* keys of cfg; the strings stay cfg's. */
+static void vmsd_ldap_config(const vms_config_t *cfg,
+                             auth_ldap_config_t *ldap,
+                             auth_ldap_group_map_t *groups,
+                             const char *bind_password)
+{
+    memset(ldap, 0, sizeof(*ldap));
+    ldap->uri = cfg->ldap_uri;
+    ldap->starttls = cfg->ldap_starttls;
+    ldap->timeout_ms = cfg->ldap_timeout_ms;
+#define VMSD_OPTIONAL(field) (cfg->field[0] ? cfg->field : NULL)
+    ldap->ca_file = VMSD_OPTIONAL(ldap_ca_file);
+    ldap->user_dn_template = VMSD_OPTIONAL(ldap_user_dn_template);
+    ldap->bind_dn = VMSD_OPTIONAL(ldap_bind_dn);
+    ldap->base_dn = VMSD_OPTIONAL(ldap_base_dn);
+    ldap->user_filter = VMSD_OPTIONAL(ldap_user_filter);
+    ldap->group_base_dn = VMSD_OPTIONAL(ldap_group_base_dn);
+    ldap->group_filter = VMSD_OPTIONAL(ldap_group_filter);
+#undef VMSD_OPTIONAL
+    ldap->bind_password = bind_password[0] ? bind_password : NULL;
+    for (int i = 0; i < cfg->ldap_group_count; i++) {
+        groups[i].role = cfg->ldap_group_roles[i];
+        groups[i].group_dn = cfg->ldap_group_dns[i];
+    }
+    ldap->groups = groups;
+    ldap->n_groups = (size_t)cfg->ldap_group_count;
+}
+
 /* Opens users, sessions and the audit log in the catalog's file, and
  * while no administrator exists prints a one-time setup token. Returns
  * 0 or -1 after logging why. */
@@ -170,12 +219,19 @@ static int vmsd_open_auth(const vms_config_t *cfg, auth_t **out)
     char path[VMS_CONFIG_PATH_MAX + 32];
     char token[AUTH_TOKEN_LEN + 1];
     char err[AUTH_ERR_MAX];
+    auth_ldap_group_map_t groups[VMS_CONFIG_MAX_LDAP_GROUPS];
+    auth_ldap_config_t ldap;
+    char bind_password[512] = "";
     auth_config_t acfg;
     auth_store_t *store = NULL;
     int needed = 0;
     int rc;
 
     *out = NULL;
+    if (cfg->ldap_bind_password_file[0] &&
+        vmsd_read_secret(cfg->ldap_bind_password_file, bind_password,
+                         sizeof(bind_password)) < 0)
+        return -1;
     rc = auth_audit_key_load(cfg->data_dir, key, err, sizeof(err));
     if (rc < 0) {
         vms_log(VMS_LOG_ERROR, "vmsd", "error=\"%s\"", err);
@@ -187,9 +243,22 @@ static int vmsd_open_auth(const vms_config_t *cfg, auth_t **out)
         memset(&acfg, 0, sizeof(acfg));
         acfg.audit_key = key;
         acfg.audit_key_len = sizeof(key);
+        acfg.session_idle_us = (int64_t)cfg->session_idle_minutes * 60000000;
+        acfg.session_absolute_us =
+            (int64_t)cfg->session_absolute_hours * 3600000000LL;
+        acfg.account_lockout = cfg->login_account_lockout;
+        acfg.address_lockout = cfg->login_address_lockout;
+        acfg.lockout_us = (int64_t)cfg->login_lockout_seconds * 1000000;
+        acfg.throttle_base_us = (int64_t)cfg->login_delay_ms * 1000;
+        acfg.throttle_max_delay_us = (int64_t)cfg->login_delay_max_ms * 1000;
+        if (cfg->ldap_uri[0]) {
+            vmsd_ldap_config(cfg, &ldap, groups, bind_password);
+            acfg.ldap = &ldap;
+        }
         rc = auth_new(&acfg, store, out, err, sizeof(err));
     }
     explicit_bzero(key, sizeof(key));
+    explicit_bzero(bind_password, sizeof(bind_password));
     if (rc < 0) {
         vms_log(VMS_LOG_ERROR, "vmsd",
                 "error=\"cannot open users and sessions: %s\"", err);

@@ -1,6 +1,6 @@
-// Zero egress: while an operator adds a camera, watches it live and plays
-// a recording, every request of the page goes to the daemon's origin. No
-// CDN, web font or other host is contacted.
+// Zero egress: while an operator signs in, adds a camera, watches it live
+// and plays a recording, every request of the page goes to the daemon's
+// origin. No CDN, web font or other host is contacted.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -25,7 +25,8 @@ test('page requests only its origin', { timeout: 150000 }, async (t) => {
     const camera = await ws.camera(FOOTAGE_ONE_SECOND_GOP);
     const daemon = await ws.daemon({ segmentSeconds: 5 });
 
-    for (const file of ['/', '/index.html', '/app.js', '/style.css']) {
+    for (const file of ['/', '/index.html', '/app.js', '/auth.js',
+                        '/style.css']) {
       const text = await (await fetch(daemon.origin + file)).text();
       const found = ABSOLUTE_URL_PATTERNS.flatMap((re) => text.match(re) || []);
       assert.deepEqual(found, [], `absolute URLs in ${file}`);
@@ -35,7 +36,9 @@ test('page requests only its origin', { timeout: 150000 }, async (t) => {
     const page = browser.page;
     const currentTime = () => page.evaluate(
       () => document.getElementById('video').currentTime);
-    await page.goto(daemon.origin + '/');
+    // Sign in through the page's form; the session cookie then
+    // authenticates every request and WebSocket of the page.
+    await browser.signInWithForm(daemon);
 
     // Add the camera through the page's form, then watch it live.
     const startedUs = Date.now() * 1000;
@@ -73,7 +76,9 @@ test('page requests only its origin', { timeout: 150000 }, async (t) => {
     const paths = browser.requests.map((url) => new URL(url).pathname);
     t.diagnostic(`${browser.requests.length} requests and ` +
                  `${browser.webSockets.length} WebSockets, all checked`);
-    for (const expected of ['/', '/style.css', '/app.js', '/api/v1/cameras',
+    for (const expected of ['/', '/style.css', '/app.js', '/auth.js',
+                            '/api/v1/auth/me', '/api/v1/auth/login',
+                            '/api/v1/cameras',
                             `/api/v1/cameras/${cameraId}/recordings`,
                             `/api/v1/cameras/${cameraId}/playback.mp4`]) {
       assert.ok(paths.includes(expected), `no request for ${expected}`);
@@ -81,14 +86,13 @@ test('page requests only its origin', { timeout: 150000 }, async (t) => {
     assert.ok(browser.webSockets.length >= 2,
               `${browser.webSockets.length} live WebSockets, expected 2`);
 
-    const foreign = browser.requests.filter(
-      (url) => new URL(url).origin !== daemon.origin);
-    assert.deepEqual(foreign, [], 'requests to another origin');
-    const foreignSockets = browser.webSockets.filter(
-      (url) => new URL(url).origin !== `ws://127.0.0.1:${daemon.port}`);
-    assert.deepEqual(foreignSockets, [], 'WebSockets to another origin');
+    assert.deepEqual(browser.foreignRequests(daemon), [],
+                     'requests or WebSockets to another origin');
 
     assert.deepEqual(browser.pageErrors, [], 'uncaught errors in the page');
-    assert.deepEqual(browser.consoleErrors, [], 'console errors in the page');
+    // The page requests /api/v1/auth/me before the sign-in and gets 401.
+    const expectedErrors = [[401, '/api/v1/auth/me']];
+    assert.deepEqual(browser.unexpectedConsoleErrors(expectedErrors), [],
+                     'console errors in the page');
   });
 });

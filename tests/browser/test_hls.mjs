@@ -65,6 +65,7 @@ test('LL-HLS plays and recovers from a network stall', { timeout: 170000 },
       const mime = body.streams.main.mime;
 
       const browser = await ws.browser();
+      await browser.signIn(daemon);
       const page = browser.page;
       await openPlayerPage(page, daemon.origin);
       await page.evaluate(playHls, {
@@ -110,6 +111,7 @@ test('multiplexed WebSocket plays in MSE', { timeout: 120000 },
       await daemon.waitStreaming(cameraId, 20000);
 
       const browser = await ws.browser();
+      await browser.signIn(daemon);
       const page = browser.page;
       await openPlayerPage(page, daemon.origin);
       await page.evaluate(playMux,
@@ -168,6 +170,7 @@ test('operator page falls back: sub stream, HLS, snapshots',
         }, 30000, 'both streams to report their MIME types');
 
         const browser = await ws.browser();
+        await browser.signIn(daemon);
         const page = browser.page;
         await page.addInitScript(rejectCodec, { reject: 'mp4a' });
         await page.goto(daemon.origin + '/');
@@ -265,6 +268,7 @@ test('H.265 main stream falls back to the H.264 sub stream',
         assert.match(streams.sub.codec, /^avc1\./);
 
         const browser = await ws.browser();
+        await browser.signIn(daemon);
         const page = browser.page;
         await page.goto(daemon.origin + '/');
         const hevc = await page.evaluate(

@@ -42,6 +42,7 @@ test('live view plays the camera', { timeout: 150000 }, async (t) => {
     await daemon.waitStreaming(cameraId, 20000);
 
     const browser = await ws.browser();
+    await browser.signIn(daemon);
     const page = browser.page;
     await page.addInitScript(recordFirstFrame);
     const loadStart = Date.now();

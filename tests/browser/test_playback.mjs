@@ -56,6 +56,7 @@ test('playback tab plays two segments', { timeout: 150000 }, async (t) => {
     const boundary = second.start_us / 1e6 - from;
 
     const browser = await ws.browser();
+    await browser.signIn(daemon);
     const page = browser.page;
     await page.goto(daemon.origin + '/');
     await page.locator(`#cameras button[data-camera-id="${cameraId}"]`)

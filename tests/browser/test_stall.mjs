@@ -40,6 +40,7 @@ test('live view recovers from stalls', { timeout: 170000 }, async (t) => {
     await daemon.waitStreaming(cameraId, 20000);
 
     const browser = await ws.browser();
+    await browser.signIn(daemon);
     const page = browser.page;
     await page.goto(daemon.origin + '/');
     await waitPlaying(page, 2, 'the live view to play 2 s');

@@ -46,6 +46,10 @@ const CHROMIUM_ARGS = [
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
 ];
 
+// Chromium's console message for an HTTP error response.
+const FAILED_RESOURCE =
+  /^Failed to load resource: the server responded with a status of (\d+)/;
+
 // Loads playwright-core from tests/browser/node_modules. A missing
 // install fails the test with the command that fixes it, never a skip.
 async function loadPlaywright() {
@@ -209,9 +213,29 @@ export class FakeCamera extends Child {
   }
 }
 
-// vmsd with its own port, data directory and configuration file.
+// The administrator that Daemon.start() creates through the first-start
+// setup. The password meets the daemon's policy: at least 12 characters,
+// without the user name.
+export const ADMIN = Object.freeze({ username: 'admin',
+                                     password: 'browser-test-passphrase' });
+
+// Returns the name and value of the session cookie in a response's
+// Set-Cookie headers, or null without one.
+function sessionCookie(response) {
+  for (const header of response.headers.getSetCookie()) {
+    const match = /^\s*([^=;\s]+)=([^;]*)/.exec(header);
+    if (match && match[2]) return { name: match[1], value: match[2] };
+  }
+  return null;
+}
+
+// vmsd with its own port, data directory and configuration file. With
+// setup (the default), start() also creates ADMIN through the setup
+// token and signs the helper in with a bearer token, so that request()
+// is authenticated. Without it the daemon has no user yet, and its
+// setupToken is unused.
 export class Daemon extends Child {
-  static async start(workdir, { segmentSeconds = 60 } = {}) {
+  static async start(workdir, { segmentSeconds = 60, setup = true } = {}) {
     const port = await freePort();
     const dataDir = path.join(workdir, 'data');
     const conf = path.join(workdir, 'vms.conf');
@@ -229,28 +253,66 @@ export class Daemon extends Child {
                               path.join(workdir, 'vmsd.log'));
     daemon.port = port;
     daemon.origin = `http://127.0.0.1:${port}`;
+    daemon.dataDir = dataDir;
+    daemon.token = null;
     const up = await waitFor(async () => {
       if (!daemon.alive()) return 'exited';
       try {
-        return (await fetch(daemon.origin + '/api/v1/status')).ok;
+        return (await fetch(daemon.origin + '/api/v1/health')).ok;
       } catch {
         return false;
       }
-    }, 10000, 'vmsd to answer /api/v1/status');
+    }, 10000, 'vmsd to answer /api/v1/health');
     if (up === 'exited') throw new Error('vmsd exited:\n' + daemon.output());
+    // vmsd prints the one-time token on standard error, which goes to
+    // the log file, while no administrator exists.
+    const match = await waitFor(
+      () => /^setup token: (\S+)$/m.exec(daemon.output()), 5000,
+      'vmsd to print "setup token: ..." on standard error');
+    daemon.setupToken = match[1];
+    if (setup) {
+      const created = await daemon.request('POST', '/api/v1/auth/setup', {
+        token: daemon.setupToken, ...ADMIN });
+      if (created.status !== 201) {
+        throw new Error(`setup of ${ADMIN.username} failed: ` +
+                        `${created.status} ${JSON.stringify(created.body)}`);
+      }
+      const login = await daemon.login(ADMIN, { bearer: true });
+      if (login.status !== 200) {
+        throw new Error(`bearer login of ${ADMIN.username} failed: ` +
+                        `${login.status} ${JSON.stringify(login.body)}`);
+      }
+      daemon.token = login.body.token;
+    }
     return daemon;
   }
 
-  // Sends a JSON request and returns { status, body }.
-  async request(method, urlPath, body) {
+  // Sends a JSON request and returns { status, body }. It carries the
+  // helper's bearer token unless options.token replaces it (null sends
+  // no credential).
+  async request(method, urlPath, body, { token = this.token } = {}) {
     const options = { method, headers: {} };
     if (body !== undefined) {
       options.headers['Content-Type'] = 'application/json';
       options.body = JSON.stringify(body);
     }
+    if (token) options.headers.Authorization = `Bearer ${token}`;
     const response = await fetch(this.origin + urlPath, options);
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };
+  }
+
+  // Logs in with POST /api/v1/auth/login. Returns { status, body,
+  // cookie }: cookie is the session cookie's { name, value } on success.
+  async login({ username, password }, extra = {}) {
+    const response = await fetch(this.origin + '/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username, password, ...extra }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null,
+             cookie: sessionCookie(response) };
   }
 
   async addCamera(name, url) {
@@ -292,6 +354,7 @@ export class Browser {
       });
     browser.pageErrors = [];
     browser.consoleErrors = [];
+    browser.consoleErrorLocations = [];
     browser.requests = [];
     browser.webSockets = [];
     browser.context.on('request', (request) => {
@@ -302,6 +365,8 @@ export class Browser {
         const where = message.location();
         browser.consoleErrors.push(`${message.text()} (${where.url}:` +
                                    `${where.lineNumber})`);
+        browser.consoleErrorLocations.push({ text: message.text(),
+                                             url: where.url });
       }
     });
     browser.context.on('weberror', (webError) => {
@@ -311,6 +376,64 @@ export class Browser {
       await browser.context.newPage();
     browser.page.on('websocket', (ws) => browser.webSockets.push(ws.url()));
     return browser;
+  }
+
+  // Returns the URLs of the requests and WebSockets of the page that went
+  // to an origin other than the daemon's.
+  foreignRequests(daemon) {
+    const http = this.requests.filter(
+      (url) => new URL(url).origin !== daemon.origin);
+    const sockets = this.webSockets.filter(
+      (url) => new URL(url).origin !== `ws://127.0.0.1:${daemon.port}`);
+    return [...http, ...sockets];
+  }
+
+  // Returns the console errors, like consoleErrors, without Chromium's
+  // "Failed to load resource" lines for the [status, path] pairs in
+  // expected. The page causes some on purpose: a signed-out visit gets
+  // 401 from /api/v1/auth/me, a wrong password 401 from the login.
+  unexpectedConsoleErrors(expected = []) {
+    return this.consoleErrors.filter((line, i) => {
+      const { text, url } = this.consoleErrorLocations[i];
+      const failed = FAILED_RESOURCE.exec(text);
+      if (!failed || !url) return true;
+      const pathname = new URL(url).pathname;
+      return !expected.some(([status, path]) =>
+        Number(failed[1]) === status && pathname === path);
+    });
+  }
+
+  // Gives the browser a session of user without the sign-in form: logs
+  // in from the test and adds the session cookie to the browser context,
+  // as the page's own sign-in would.
+  async signIn(daemon, user = ADMIN) {
+    const { status, body, cookie } = await daemon.login(user);
+    if (status !== 200 || !cookie) {
+      throw new Error(`login of ${user.username} failed: ${status} ` +
+                      JSON.stringify(body));
+    }
+    await this.context.addCookies([{
+      name: cookie.name, value: cookie.value, url: daemon.origin,
+      httpOnly: true, sameSite: 'Strict',
+    }]);
+  }
+
+  // Opens the operator page and signs in through its form. Returns once
+  // the viewer shows.
+  async signInWithForm(daemon, user = ADMIN) {
+    const page = this.page;
+    await page.goto(daemon.origin + '/');
+    await page.locator('#login-form').waitFor({ state: 'visible',
+                                                timeout: 10000 });
+    await page.fill('#login-form input[name="username"]', user.username);
+    await page.fill('#login-form input[name="password"]', user.password);
+    await page.click('#login-form button[type="submit"]');
+    await page.locator('#app').waitFor({ state: 'visible', timeout: 15000 })
+      .catch(async (err) => {
+        const message = await page.textContent('#login-message');
+        throw new Error(`the viewer did not show after sign-in ` +
+                        `(message: "${message}"): ${err.message}`);
+      });
   }
 
   async close() {

@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 
+import vmstest
 from vmstest import (Daemon, FakeCamera, WebSocket, run, wait_for,
                      workspace)
 
@@ -54,6 +55,7 @@ def stalled_client(port, path):
     sock.sendall(
         f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Authorization: Bearer {vmstest.API_KEY}\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
         "Sec-WebSocket-Version: 13\r\n\r\n".encode())
     head = b""
