@@ -73,14 +73,17 @@ static int secret_prompt(const char *command, const char *what, char *buf,
     int restore = tcgetattr(STDIN_FILENO, &saved) == 0;
     int rc = 0;
 
-    fprintf(stderr, "Enter the %s: ", what);
-    fflush(stderr);
+    /* Echo goes off before the prompt appears, because TCSAFLUSH drops
+     * what was typed before, and a line typed after the prompt but
+     * before the change would be echoed and then dropped. */
     if (restore) {
         quiet = saved;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         quiet.c_lflag |= ECHONL;
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
     }
+    fprintf(stderr, "Enter the %s: ", what);
+    fflush(stderr);
     if (!fgets(buf, (int)cap, stdin)) {
         vmsctl_error(command, "no %s was entered", what);
         rc = -EINVAL;

@@ -10,12 +10,15 @@ import pty
 import re
 import select
 import sqlite3
+import ssl
 import stat
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
-from vmstest import (BUILD, Daemon, Process, free_port, run, wait_for,
-                     workspace)
+from vmstest import (BUILD, SOURCE, VMSD, Process, free_port, run,
+                     wait_for, workspace)
 
 VMSCTL = os.environ.get("VMSCTL", os.path.join(BUILD, "src/vmsctl/vmsctl"))
 PASSWORD = "correct horse battery staple"
@@ -352,25 +355,90 @@ def test_audit_offline():
         assert "was edited" in broken.stdout, describe(broken)
 
 
-def test_commands_while_daemon_runs():
+def https_request(url, ca, method="GET", body=None):
+    """Sends a request over TLS, verified against the CA file ca; returns
+    (status, parsed JSON body)."""
+    context = ssl.create_default_context(cafile=ca)
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=60, context=context) as r:
+            payload = r.read()
+            status = r.status
+    except urllib.error.HTTPError as err:
+        payload = err.read()
+        status = err.code
+    return status, json.loads(payload) if payload else None
+
+
+def test_daemon_over_https():
+    """vmsd serves HTTPS with the certificate of `vmsctl tls init`, and
+    its first administrator and API key come from vmsctl on the data
+    directory while it runs."""
     with workspace("vmsctl-admin") as tmp:
-        vmsd = Daemon(tmp)
+        tls = os.path.join(tmp, "tls")
+        created = vmsctl("tls", "init", "--dir", tls, "--name", "127.0.0.1")
+        assert created.returncode == 0, describe(created)
+        ca = os.path.join(tls, "ca.pem")
+        data = os.path.join(tmp, "data")
+        port = free_port()
+        conf = write_file(
+            os.path.join(tmp, "vms.conf"),
+            f"listen = 127.0.0.1:{port}\n"
+            f"data_dir = {data}\n"
+            f"volume = {os.path.join(data, 'video')}\n"
+            f"web_root = {os.path.join(SOURCE, 'web')}\n"
+            f"tls_cert = {os.path.join(tls, 'server.pem')}\n"
+            f"tls_key = {os.path.join(tls, 'server.key')}\n"
+            f"log_level = debug\n", 0o644)
+        url = f"https://127.0.0.1:{port}"
+        vmsd = Process([VMSD, "-c", conf], os.path.join(tmp, "vmsd.log"))
         try:
+            wait_for(lambda: not vmsd.alive() or
+                     https_request(url + "/api/v1/health", ca)[0] == 200,
+                     20, what="vmsd to serve HTTPS")
+            assert vmsd.alive(), vmsd.output()
+            assert "setup token" in vmsd.output(), vmsd.output()
+
             good = write_file(os.path.join(tmp, "pw"), PASSWORD + "\n")
-            added = vmsctl("-c", vmsd.conf, "user", "add", "alice", "--admin",
+            added = vmsctl("-c", conf, "user", "add", "alice", "--admin",
                            "--password-file", good)
             assert added.returncode == 0, describe(added)
-            for _ in range(3):
-                key = vmsctl("key", "add", "--user", "alice", "--name", "k",
-                             "--config", vmsd.conf)
-                assert key.returncode == 0, describe(key)
-            verified = vmsctl("audit", "verify", "-c", vmsd.conf)
+            key = vmsctl("key", "add", "--user", "alice", "--name", "cli",
+                         "--config", conf)
+            assert key.returncode == 0, describe(key)
+            key_file = write_file(os.path.join(tmp, "api.key"), key.stdout)
+
+            shown = vmsctl("--url", url, "--ca-file", ca, "--api-key-file",
+                           key_file, "status", "--json")
+            assert shown.returncode == 0, describe(shown)
+            assert "recorder" in json.loads(shown.stdout), describe(shown)
+            anonymous = vmsctl("--url", url, "--ca-file", ca, "status")
+            assert anonymous.returncode == 1, describe(anonymous)
+            assert "(HTTP 401)" in anonymous.stderr, describe(anonymous)
+            untrusted = vmsctl("--url", url, "--api-key-file", key_file,
+                               "status")
+            assert untrusted.returncode == 1, describe(untrusted)
+            assert "certificate verification failed" in untrusted.stderr, \
+                describe(untrusted)
+
+            # The daemon appends its own rows to the chain, keyed with the
+            # audit.key that vmsctl reads too.
+            status, reply = https_request(
+                url + "/api/v1/auth/login", ca, "POST",
+                {"username": "alice", "password": PASSWORD, "bearer": True})
+            assert status == 200, (status, reply)
+            logins = vmsctl("audit", "list", "--action", "login.",
+                            "-c", conf)
+            rows = table_rows(logins.stdout)
+            assert [r["ACTOR"] for r in rows] == ["alice"], logins.stdout
+            assert rows[0]["ACTION"] == "login.success", rows
+            verified = vmsctl("audit", "verify", "-c", conf)
             assert verified.returncode == 0, describe(verified)
-            assert "4 entries, chain intact" in verified.stdout, \
-                describe(verified)
+            assert "chain intact" in verified.stdout, describe(verified)
             assert vmsd.alive(), vmsd.output()
-            # The daemon's own catalog connection still works.
-            vmsd.catalog_rows()
         finally:
             assert vmsd.stop() == 0, vmsd.output()
 
@@ -534,5 +602,5 @@ def test_https_client():
 if __name__ == "__main__":
     run([test_users_offline, test_password_prompt_on_terminal,
          test_api_keys_offline, test_audit_offline,
-         test_commands_while_daemon_runs, test_tls_init_and_import,
+         test_daemon_over_https, test_tls_init_and_import,
          test_https_client])
