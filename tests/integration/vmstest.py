@@ -72,6 +72,11 @@ def wait_for(predicate, timeout, interval=0.2, what="condition"):
                          f"last value: {last!r}")
 
 
+# Every Process started and not yet stopped, so that workspace() can
+# stop what a failing test left running.
+_running = []
+
+
 class Process:
     """A child process whose output goes to a log file; stopped by PID."""
 
@@ -81,6 +86,7 @@ class Process:
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env)
+        _running.append(self)
 
     def alive(self):
         return self.proc.poll() is None
@@ -95,6 +101,8 @@ class Process:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        if self in _running:
+            _running.remove(self)
         return self.proc.returncode
 
     def output(self):
@@ -286,6 +294,9 @@ def workspace(name):
         yield path
         ok = True
     finally:
+        # Processes a test started outside its own try block.
+        for proc in list(_running):
+            proc.stop()
         if not ok:
             for log in sorted(os.listdir(path)):
                 if log.endswith(".log"):
