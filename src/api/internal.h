@@ -48,6 +48,7 @@ typedef struct api_conn {
     char token[AUTH_API_KEY_LEN + 1]; /* its credential, for logout */
     char source[64];        /* client address, for throttling and audit */
     int tls;                /* the connection is HTTPS or WSS */
+    int revoked;            /* live viewer whose session has ended */
 
     /* HTTP response body: memory (resp) or a file range [file_off,
      * file_end) of fd. */
@@ -90,6 +91,9 @@ struct api_server {
      * 64 MiB per call, so a flood of logins queues instead of starting a
      * thread and an allocation each. */
     struct api_deferred_queue *auth_queue;
+    /* Checks every few seconds that each live viewer's session or key
+     * is still valid (event-loop thread only). */
+    lws_sorted_usec_list_t revoke_timer;
 };
 
 /* Response helpers. Each writes the status line and headers at once
@@ -174,6 +178,11 @@ int api_live_target(struct lws *wsi, hub_t **hub_out, int64_t *id_out,
  * none. */
 int api_live_allowed(struct lws *wsi, const auth_principal_t *p);
 int api_live_open(api_conn_t *c, struct lws *wsi);
+/* Copies the credential of the request on wsi (bearer header, else
+ * session cookie) into token; returns 0, -ENOENT or -EINVAL. */
+int api_request_credential(struct lws *wsi, char *token, size_t len);
+/* Starts the timer that closes the live WebSockets of ended sessions. */
+void api_live_revoke_start(api_server_t *srv);
 void api_live_close(api_conn_t *c);
 int api_live_writeable(api_conn_t *c);
 void api_live_poll(api_server_t *srv);

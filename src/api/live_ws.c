@@ -203,6 +203,10 @@ int api_live_open(api_conn_t *c, struct lws *wsi)
     c->fd = -1;
     if (!s)
         return -1;
+    /* Kept to close the stream when the session ends (see
+     * api_live_revoke_tick). The upgrade was authorized already. */
+    if (api_request_credential(wsi, c->token, sizeof(c->token)) < 0)
+        c->token[0] = '\0';
     n = api_live_resolve(wsi, s->channels, &s->mux);
     if (n <= 0 ||
         live_client_new(NULL, srv->cfg.live_queue_bytes, api_live_wake,
@@ -271,6 +275,7 @@ void api_live_close(api_conn_t *c)
 {
     api_live_session_t *s = api_live_session_of(c);
 
+    explicit_bzero(c->token, sizeof(c->token));
     if (!c->live)
         return;
     for (api_conn_t **p = &c->srv->live_conns; *p; p = &(*p)->next_live) {
@@ -401,6 +406,13 @@ int api_live_writeable(api_conn_t *c)
 
     if (!c->live || !s)
         return -1;
+    if (c->revoked) {
+        static const char reason[] = "session ended: sign in again";
+
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                         (unsigned char *)reason, sizeof(reason) - 1);
+        return -1;
+    }
     if (!c->item.buf) {
         if (!live_client_next(c->live, &c->item))
             return 0;
@@ -677,4 +689,41 @@ int api_live_route_camera(api_conn_t *c, int64_t camera_id, const char *sub)
     if (!report)
         return api_respond_error(c, 503, "out of memory: retry later");
     return api_respond_json(c, 200, report);
+}
+
+/* Every API_LIVE_REVOKE_US, resolves the credential of each live viewer
+ * again and closes the viewers whose session ended (logout, timeout,
+ * password change, disabled user) or whose key was revoked. */
+#define API_LIVE_REVOKE_US (5 * LWS_US_PER_SEC)
+
+static void api_live_revoke_tick(lws_sorted_usec_list_t *sul)
+{
+    api_server_t *srv = lws_container_of(sul, api_server_t, revoke_timer);
+
+    if (__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE))
+        return;
+    for (api_conn_t *c = srv->live_conns; c; c = c->next_live) {
+        auth_principal_t *p = NULL;
+
+        if (c->revoked || !c->token[0])
+            continue;
+        if (auth_resolve(srv->auth, c->token, &p) == 0) {
+            auth_principal_free(p);
+            continue;
+        }
+        vms_log(VMS_LOG_INFO, "live",
+                "camera=%lld stream=%s event=viewer_revoked "
+                "reason=\"session or key no longer valid\"",
+                (long long)c->camera_id, c->stream);
+        c->revoked = 1;
+        lws_callback_on_writable(c->wsi);
+    }
+    lws_sul_schedule(srv->ctx, 0, &srv->revoke_timer, api_live_revoke_tick,
+                     API_LIVE_REVOKE_US);
+}
+
+void api_live_revoke_start(api_server_t *srv)
+{
+    lws_sul_schedule(srv->ctx, 0, &srv->revoke_timer, api_live_revoke_tick,
+                     API_LIVE_REVOKE_US);
 }

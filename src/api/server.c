@@ -363,6 +363,26 @@ static const char *api_method_name(api_method_t method)
     return names[method];
 }
 
+int api_request_credential(struct lws *wsi, char *token, size_t len)
+{
+    char authorization[AUTH_API_KEY_LEN + 64];
+    char cookie[4096];
+    int from_cookie;
+    int rc;
+
+    if (lws_hdr_copy(wsi, authorization, sizeof(authorization),
+                     WSI_TOKEN_HTTP_AUTHORIZATION) <= 0)
+        authorization[0] = '\0';
+    if (lws_hdr_copy(wsi, cookie, sizeof(cookie), WSI_TOKEN_HTTP_COOKIE) <= 0)
+        cookie[0] = '\0';
+    rc = auth_request_token(authorization[0] ? authorization : NULL,
+                            cookie[0] ? cookie : NULL, token, len,
+                            &from_cookie);
+    explicit_bzero(authorization, sizeof(authorization));
+    explicit_bzero(cookie, sizeof(cookie));
+    return rc;
+}
+
 /* Resolves the credential of the request on wsi (bearer header first,
  * then the session cookie) into *out, which stays NULL without a valid
  * one. token receives the credential and *from_cookie where it came
@@ -881,6 +901,7 @@ int api_server_start(const api_config_t *cfg, api_server_t **out, char *err,
         free(srv);
         return -EADDRINUSE;
     }
+    api_live_revoke_start(srv);
     rc = pthread_create(&srv->thread, NULL, api_thread, srv);
     if (rc != 0) {
         lws_context_destroy(srv->ctx);
@@ -898,6 +919,7 @@ void api_server_stop(api_server_t *srv)
     __atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
     lws_cancel_service(srv->ctx);
     pthread_join(srv->thread, NULL);
+    lws_sul_cancel(&srv->revoke_timer);
     api_hls_stop(srv);
     lws_context_destroy(srv->ctx);
     api_export_free_all(srv);

@@ -152,6 +152,27 @@ def test_route_walk():
                 headers=as_user(guard), raw=True)
             assert status in (200, 404), status  # 404 before a keyframe
 
+            # Signing out closes the user's live streams within seconds.
+            ws = WebSocket("127.0.0.1", vmsd.port,
+                           f"/api/v1/cameras/{lobby}/live", api_key=guard)
+            status, _, _ = vmsd.request("POST", "/api/v1/auth/logout", {},
+                                        headers=as_user(guard))
+            assert status == 204, status
+            closed_after = None
+            start = time.monotonic()
+            try:
+                while time.monotonic() - start < 15:
+                    ws.receive()
+            except TimeoutError:
+                pass  # a silent stream is not a closed one
+            except (ConnectionError, OSError):
+                closed_after = time.monotonic() - start
+            finally:
+                ws.sock.close()
+            assert closed_after is not None and closed_after < 8, \
+                f"live stream still open {time.monotonic() - start:.1f} s " \
+                f"after logout"
+
             # Refusals are audited.
             status, _, reply = vmsd.request(
                 "GET", "/api/v1/audit?action=access.denied&limit=1000")
