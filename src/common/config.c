@@ -55,6 +55,7 @@ static const struct config_int_key {
      5, 100000},
     {"login_lockout_seconds", offsetof(vms_config_t, login_lockout_seconds),
      1, 86400},
+    {"live_queue_kib", offsetof(vms_config_t, live_queue_kib), 256, 1048576},
     {"login_delay_ms", offsetof(vms_config_t, login_delay_ms), 1, 3600000},
     {"login_delay_max_ms", offsetof(vms_config_t, login_delay_max_ms), 1,
      3600000},

@@ -17,6 +17,9 @@
  *   discovery_interface = eth1  an interface (name or address) that
  *                               ONVIF discovery probes; repeat for
  *                               several; none: only unicast probes
+ *   live_queue_kib = 8192       queued video per live viewer before
+ *                               fragments are skipped to the next
+ *                               keyframe
  *   session_idle_minutes = 30   sign-in sessions end after this idle
  *   session_absolute_hours = 12 ... and this long after login
  *   login_account_lockout = 10  failed logins that lock an account
@@ -70,6 +73,7 @@ typedef struct vms_config {
     int login_account_lockout;
     int login_address_lockout;
     int login_lockout_seconds;
+    int live_queue_kib;     /* bound of each live viewer's queue; 0: 8 MiB */
     int login_delay_ms;     /* first delay after the free failures */
     int login_delay_max_ms; /* cap of the doubling delay */
     /* Directory login; ldap_uri "" turns it off. */

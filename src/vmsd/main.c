@@ -404,6 +404,7 @@ int main(int argc, char **argv)
         (const char(*)[64])cfg.discovery_interfaces;
     acfg.discovery_interface_count = cfg.discovery_interface_count;
     acfg.auth = auth;
+    acfg.live_queue_bytes = (size_t)cfg.live_queue_kib << 10;
     acfg.tls_cert = cfg.tls_cert[0] ? cfg.tls_cert : NULL;
     acfg.tls_key = cfg.tls_key[0] ? cfg.tls_key : NULL;
     rc = api_server_start(&acfg, &srv, err, sizeof(err));
