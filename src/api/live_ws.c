@@ -581,23 +581,26 @@ json_t *api_live_stream_stats(api_server_t *srv, int64_t camera_id,
     return obj;
 }
 
-/* Shared by every snapshot request; event-loop thread only. Reachable
- * until exit, so it is not freed. */
+/* Shared by every snapshot request, under its lock: snapshots are
+ * decoded on a worker thread and the live report reads the figures on
+ * the event loop. Reachable until exit, so it is not freed. */
 static live_snapcache_t *api_live_snapcache;
+static pthread_mutex_t api_live_snapcache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int api_live_snapshot(hub_t *hub, int width, vms_buf_t **jpeg,
                       int64_t *time_us)
 {
-    int rc;
+    int rc = 0;
 
     *jpeg = NULL;
-    if (!api_live_snapcache) {
+    pthread_mutex_lock(&api_live_snapcache_lock);
+    if (!api_live_snapcache)
         rc = live_snapcache_new(&api_live_snapcache);
-        if (rc < 0)
-            return rc;
-    }
-    return live_snapcache_get(api_live_snapcache, hub, width,
-                              vms_monotonic_us(), jpeg, time_us);
+    if (rc == 0)
+        rc = live_snapcache_get(api_live_snapcache, hub, width,
+                                vms_monotonic_us(), jpeg, time_us);
+    pthread_mutex_unlock(&api_live_snapcache_lock);
+    return rc;
 }
 
 /* Builds the live report of camera_id (0: every camera with open or
@@ -643,16 +646,20 @@ static json_t *api_live_report(api_server_t *srv, int64_t camera_id)
     json_object_set_new(report, "viewers",
                         api_live_viewers_json(srv, camera_id));
     json_object_set_new(report, "hls", api_hls_stats_json(srv, camera_id));
+    pthread_mutex_lock(&api_live_snapcache_lock);
     if (api_live_snapcache) {
         live_snapcache_stats_t snap;
 
         live_snapcache_get_stats(api_live_snapcache, &snap);
+        pthread_mutex_unlock(&api_live_snapcache_lock);
         json_object_set_new(
             report, "snapshots",
             json_pack("{s:I, s:I, s:I}", "requests",
                       (json_int_t)snap.requests, "decodes",
                       (json_int_t)snap.decodes, "scales",
                       (json_int_t)snap.scales));
+    } else {
+        pthread_mutex_unlock(&api_live_snapcache_lock);
     }
     return report;
 }

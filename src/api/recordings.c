@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/deferred.h"
 #include "api/internal.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -580,16 +581,74 @@ int api_playback(api_conn_t *c, int64_t camera_id)
     return 0;
 }
 
+/* A snapshot being decoded on the snapshot queue's worker. */
+typedef struct api_snapshot_job {
+    hub_t *hub;
+    int width;
+    int64_t camera_id;
+    vms_buf_t *jpeg;
+    int64_t time_us;
+    int rc;
+} api_snapshot_job_t;
+
+/* One worker decodes every snapshot in turn, so the event loop never
+ * waits on a decoder. The cache decodes each stream at most once per
+ * second, so the queue stays short. */
+static api_deferred_queue_t api_snapshot_queue;
+static pthread_once_t api_snapshot_queue_once = PTHREAD_ONCE_INIT;
+
+static void api_snapshot_queue_init(void)
+{
+    api_deferred_queue_init(&api_snapshot_queue);
+}
+
+static void api_snapshot_work(void *arg)
+{
+    api_snapshot_job_t *job = arg;
+
+    job->rc = api_live_snapshot(job->hub, job->width, &job->jpeg,
+                                &job->time_us);
+}
+
+static int api_snapshot_done(api_conn_t *c, void *arg)
+{
+    api_snapshot_job_t *job = arg;
+    char reason[AV_ERROR_MAX_STRING_SIZE];
+    char header[64];
+    int rc = 0;
+
+    if (!c) {
+        vms_buf_unref(job->jpeg);
+    } else if (job->rc == AVERROR(ENOENT)) {
+        rc = api_respond_error(c, 503,
+                               "no picture yet from camera %lld: retry when "
+                               "its stream is streaming",
+                               (long long)job->camera_id);
+    } else if (job->rc < 0) {
+        av_strerror(job->rc, reason, sizeof(reason));
+        rc = api_respond_error(c, 500, "snapshot decoding failed: %s",
+                               reason);
+    } else {
+        snprintf(header, sizeof(header), "X-Frame-Time-Us: %lld",
+                 (long long)job->time_us);
+        rc = api_respond(c, 200, "image/jpeg", job->jpeg, header);
+    }
+    free(job);
+    return rc;
+}
+
 int api_snapshot(api_conn_t *c, int64_t camera_id)
 {
     char buf[32];
     char stream[8] = "main";
     const char *v;
-    vms_buf_t *jpeg = NULL;
-    int64_t time_us;
+    api_snapshot_job_t *job;
     int width = 0;
     hub_t *hub;
     int rc;
+
+    if (api_deferred_busy(c))
+        return 0;
 
     v = api_query(c, "stream", buf, sizeof(buf));
     if (v) {
@@ -616,23 +675,19 @@ int api_snapshot(api_conn_t *c, int64_t camera_id)
     if (!hub)
         return api_respond_error(c, 404, "camera %lld has no %s stream",
                                  (long long)camera_id, stream);
-    rc = api_live_snapshot(hub, width, &jpeg, &time_us);
-    if (rc == AVERROR(ENOENT)) {
-        rc = api_respond_error(c, 503,
-                               "no picture yet from camera %lld: retry when "
-                               "its stream is streaming",
-                               (long long)camera_id);
-        goto out;
-    }
+    job = calloc(1, sizeof(*job));
+    if (!job)
+        return api_respond_error(c, 503, "out of memory: retry later");
+    job->hub = hub;
+    job->width = width;
+    job->camera_id = camera_id;
+    pthread_once(&api_snapshot_queue_once, api_snapshot_queue_init);
+    rc = api_deferred_start(c, &api_snapshot_queue, api_snapshot_work,
+                            api_snapshot_done, job);
     if (rc < 0) {
-        char reason[AV_ERROR_MAX_STRING_SIZE];
-        av_strerror(rc, reason, sizeof(reason));
-        rc = api_respond_error(c, 500, "snapshot decoding failed: %s",
-                               reason);
-        goto out;
+        free(job);
+        return api_respond_error(c, 503, "cannot start the snapshot: %s",
+                                 strerror(-rc));
     }
-    snprintf(buf, sizeof(buf), "X-Frame-Time-Us: %lld", (long long)time_us);
-    rc = api_respond(c, 200, "image/jpeg", jpeg, buf);
-out:
-    return rc;
+    return 0;
 }
