@@ -516,7 +516,19 @@ function openGridSocket(channels) {
     const ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
     state.gridSocket = ws;
+    // A socket that stays open but delivers nothing (a stalled proxy, a
+    // suspended network) never fires onclose: reopen the grid after
+    // LIVE_STALL_MS without any message.
+    let lastMessageAt = Date.now();
+    clearInterval(state.gridWatchdog);
+    state.gridWatchdog = setInterval(() => {
+      if (state.gridSocket === ws &&
+          Date.now() - lastMessageAt > LIVE_STALL_MS) {
+        startGrid();
+      }
+    }, 1000);
     ws.onmessage = (event) => {
+      lastMessageAt = Date.now();
       const bytes = new Uint8Array(event.data);
       const ch = channels[bytes[0]];
       if (!ch || ch.failed) return;
@@ -547,6 +559,7 @@ function stopGrid() {
     ws.close();
   }
   clearTimeout(state.gridTimer);
+  clearInterval(state.gridWatchdog);
   for (const player of state.gridPlayers || []) player.stop();
   state.gridPlayers = [];
   const grid = $('grid');
