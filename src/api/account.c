@@ -4,8 +4,8 @@
  * password, second factor and API keys (/api/v1/auth/...).
  *
  * Everything that hashes a password (login, setup, password change) runs
- * on the server's auth queue, one call at a time, and answers from
- * there; the rest is cheap and answers on the event loop.
+ * on the server's auth queue, one call at a time, and responds from
+ * there. The rest is cheap and responds on the event loop.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -114,7 +114,7 @@ json_t *api_body_object(api_conn_t *c, const char *const *allowed,
 }
 
 /* Returns the string member key of obj, "" when absent, or NULL after
- * answering 400 for a value of another type or an over-long one. */
+ * responding 400 to a value of another type or an over-long one. */
 static const char *api_body_string(api_conn_t *c, json_t *obj,
                                    const char *key, size_t max)
 {
@@ -335,8 +335,8 @@ static int api_auth_start(api_conn_t *c, api_auth_job_t *job)
     return 0;
 }
 
-/* Copies a string field into a fixed buffer, answering 400 when it does
- * not fit. Returns 0 or -1. */
+/* Copies a string field into a fixed buffer, responding 400 when it
+ * does not fit. Returns 0 or -1. */
 static int api_copy_field(api_conn_t *c, json_t *obj, const char *key,
                           char *out, size_t len, int required)
 {
@@ -441,7 +441,7 @@ static int api_password(api_conn_t *c)
     return api_auth_start(c, job);
 }
 
-/* ---- Cheap requests, answered on the event loop ---------------------- */
+/* ---- Cheap requests, handled on the event loop ----------------------- */
 
 static int api_logout(api_conn_t *c)
 {
@@ -633,7 +633,8 @@ static int api_keys_revoke(api_conn_t *c, const char *id_text)
     for (size_t i = 0; i < n; i++)
         found |= keys[i].id == id;
     free(keys);
-    /* Another user's key is "not found" too: ids do not leak. */
+    /* Another user's key is "not found" too, so key ids of other users
+     * stay unknown. */
     if (!found)
         return api_respond_error(c, 404, "API key %lld not found among "
                                          "yours",
