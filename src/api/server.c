@@ -442,9 +442,8 @@ static int api_csrf_check(struct lws *wsi, const char *method, int tls)
 }
 
 /* Authenticates and authorizes the request in one place, from the
- * route table in src/auth/route.c. Returns 0 to go on to the handler,
- * or the result of the error response already sent. *handled tells
- * which. */
+ * route table in src/auth/route.c. Sets *handled to 0 when the handler
+ * may run, else to 1 and returns the result of the error response. */
 static int api_authorize(api_conn_t *c, int *handled)
 {
     const char *method = api_method_name(c->method);
@@ -637,7 +636,7 @@ static int api_host_allowed(const api_server_t *srv, const char *value)
  * from pages of other sites are refused, so a web page open in a browser
  * on this machine cannot drive the API. Over plain HTTP (loopback only)
  * both must name this server, which also defeats DNS rebinding. Over
- * TLS the server has names that only the certificate knows, so there an
+ * TLS the server's names are listed only in its certificate, so an
  * Origin must equal the request's own https://Host, and a rebound name
  * gets no session cookie anyway. Returns 0 or -1. */
 int api_check_origin(const api_server_t *srv, struct lws *wsi)
@@ -661,11 +660,11 @@ int api_check_origin(const api_server_t *srv, struct lws *wsi)
     return 0;
 }
 
-/* Decides a live WebSocket upgrade before the handshake, so that the
- * client gets an HTTP status: the same route check as any request, the
- * live right on every camera that the URL names, and the Origin check
- * for a browser's cookie. Returns 0 to accept, -1 after an error
- * response. */
+/* Decides a live WebSocket upgrade before the handshake, so that a
+ * refused client gets an HTTP status. It applies the route check of any
+ * request, the live right on every camera that the URL names, and the
+ * Origin check for a browser's cookie. Returns 0 to accept, or -1 after
+ * an error response. */
 static int api_ws_filter(struct lws *wsi)
 {
     api_server_t *srv = lws_context_user(lws_get_context(wsi));
