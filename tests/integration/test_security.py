@@ -397,8 +397,21 @@ def test_tls():
         assert "tls_cert" in result.stderr, result.stderr
 
         # With TLS: HTTPS with the generated certificate and HSTS.
+        camera = FakeCamera(tmp)
         vmsd = Daemon(tmp, tls_dir=tls_dir)
         try:
+            # Live video over WSS.
+            cid = vmsd.add_camera("Gate", camera.url)
+            vmsd.wait_state(cid, "streaming", 20)
+            ws = WebSocket("127.0.0.1", vmsd.port,
+                           f"/api/v1/cameras/{cid}/live",
+                           tls_context=vmsd.tls_context)
+            try:
+                kinds = {ws.receive()[0] for _ in range(3)}
+            finally:
+                ws.close()
+            assert 2 in kinds, f"no binary fragment over WSS: {kinds}"
+
             status, headers, _ = vmsd.request("GET", "/api/v1/status")
             assert status == 200, status
             assert "max-age" in headers["strict-transport-security"], headers
@@ -446,6 +459,7 @@ def test_tls():
             assert result.returncode == 0, result.stderr
         finally:
             vmsd.stop()
+            camera.stop()
 
 
 if __name__ == "__main__":

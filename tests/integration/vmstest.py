@@ -353,10 +353,15 @@ def first_frame_is_key(path):
 class WebSocket:
     """A minimal RFC 6455 client for binary and text messages."""
 
-    def __init__(self, host, port, path, timeout=10, api_key=None):
+    def __init__(self, host, port, path, timeout=10, api_key=None,
+                 tls_context=None):
         """Opens path with the API key of the last Daemon started, or
-        api_key; api_key="" sends no credential."""
+        api_key; api_key="" sends no credential. With tls_context the
+        connection is WSS."""
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls_context:
+            self.sock = tls_context.wrap_socket(self.sock,
+                                                server_hostname=host)
         key = base64.b64encode(os.urandom(16)).decode()
         credential = API_KEY if api_key is None else api_key
         auth = (f"Authorization: Bearer {credential}\r\n"
