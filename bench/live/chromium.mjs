@@ -58,7 +58,7 @@ function summarize(player) {
 async function measure(context, player, options) {
   const page = await context.newPage();
   try {
-    await page.goto(origin + '/api/v1/status');
+    await page.goto(origin + '/api/v1/health');
     await page.evaluate(preparePage);
     await page.evaluate(player, options);
     await page.waitForTimeout(5000);
@@ -83,6 +83,12 @@ const context = await playwright.chromium.launchPersistentContext(profile, {
          '--disable-component-update', '--disable-sync',
          '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
 });
+// The session that run.py signed in (VMS_SESSION), as the page's cookie.
+if (process.env.VMS_SESSION) {
+  await context.addCookies([{ name: 'vms_session',
+                              value: process.env.VMS_SESSION,
+                              url: origin }]);
+}
 try {
   const result = {
     mse: await measure(context, playMux,

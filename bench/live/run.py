@@ -32,6 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "integration"))
 
+import vmstest  # noqa: E402
 from vmstest import (Daemon, FakeCamera, WebSocket, free_port,  # noqa: E402
                      wait_for, workspace)
 
@@ -80,7 +81,12 @@ class PlaylistWatcher(threading.Thread):
     def run(self):
         while not self.stopping:
             try:
-                with urllib.request.urlopen(self.url, timeout=5) as resp:
+                # The daemon's playlist needs the API key; FFmpeg's
+                # server ignores the header.
+                req = urllib.request.Request(
+                    self.url,
+                    headers={"Authorization": f"Bearer {vmstest.API_KEY}"})
+                with urllib.request.urlopen(req, timeout=5) as resp:
                     text = resp.read().decode()
             except OSError:
                 time.sleep(0.1)
@@ -289,11 +295,15 @@ def run_bench(args):
                 }
                 for watcher in watchers.values():
                     watcher.start()
+                status, session = vmsd.login(vmstest.ADMIN_USER,
+                                             vmstest.ADMIN_PASSWORD)
+                assert status == 200, session
                 out = subprocess.run(
                     ["node", os.path.join(HERE, "chromium.mjs"), vmsd.base,
                      str(ids[0]), mime, str(args.browser_seconds),
                      ffmpeg_url],
-                    capture_output=True, text=True, timeout=600)
+                    capture_output=True, text=True, timeout=600,
+                    env=dict(os.environ, VMS_SESSION=session["token"]))
                 for watcher in watchers.values():
                     watcher.stopping = True
                 if out.returncode != 0:
