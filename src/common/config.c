@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void vms_config_defaults(vms_config_t *cfg)
 {
@@ -332,6 +333,42 @@ int vms_config_parse(vms_config_t *cfg, const char *text, size_t len,
     return 0;
 }
 
+/* Checks that directory login, if set, is encrypted and complete. The
+ * directory library checks the same at every login, but there such a
+ * mistake would only show as 503 replies; here loading the file fails,
+ * so vmsd does not start. */
+static int config_check_ldap(const vms_config_t *cfg, char *err,
+                             size_t errlen)
+{
+    if (!cfg->ldap_uri[0])
+        return 0;
+    if (strncasecmp(cfg->ldap_uri, "ldaps://", 8) != 0 &&
+        !(strncasecmp(cfg->ldap_uri, "ldap://", 7) == 0 &&
+          cfg->ldap_starttls)) {
+        snprintf(err, errlen,
+                 "invalid ldap_uri '%s': use ldaps://, or ldap:// with "
+                 "ldap_starttls = 1, because passwords must not cross the "
+                 "network in clear", cfg->ldap_uri);
+        return -EINVAL;
+    }
+    if (!cfg->ldap_user_dn_template[0] &&
+        (!cfg->ldap_base_dn[0] || !cfg->ldap_user_filter[0])) {
+        snprintf(err, errlen,
+                 "ldap_uri is set but users cannot be found: set "
+                 "ldap_user_dn_template, or ldap_base_dn and "
+                 "ldap_user_filter");
+        return -EINVAL;
+    }
+    if (cfg->ldap_group_count == 0) {
+        snprintf(err, errlen,
+                 "ldap_uri is set but no ldap_group line maps a directory "
+                 "group to a role: add one, for example ldap_group = "
+                 "operator cn=vms-operators,ou=groups,dc=example,dc=org");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* Checks rules that span several keys. */
 static int config_check(const vms_config_t *cfg, char *err, size_t errlen)
 {
@@ -342,7 +379,7 @@ static int config_check(const vms_config_t *cfg, char *err, size_t errlen)
                  cfg->volume_low_percent, cfg->volume_high_percent);
         return -EINVAL;
     }
-    return 0;
+    return config_check_ldap(cfg, err, errlen);
 }
 
 int vms_config_load(vms_config_t *cfg, const char *path, char *err,
