@@ -18,8 +18,8 @@
 
 #define LIVE_HLS_SEGS (LIVE_HLS_WINDOW + 1)
 /* The shortest PART-TARGET announced: the ingest cuts fragments of at
- * most 500 ms unless one frame lasts longer. */
-#define LIVE_HLS_PART_TARGET_US 500000
+ * most 250 ms (INGEST_FRAGMENT_MAX_US) unless one frame lasts longer. */
+#define LIVE_HLS_PART_TARGET_US 250000
 /* Parts are listed for the last three segments only, because players
  * need parts only near the live edge and the draft LL-HLS specification
  * (RFC 8216bis) lets a server drop parts older than three target

@@ -58,7 +58,7 @@ def test_hls_playlist_parts_segments():
             assert headers["content-type"] == "application/vnd.apple.mpegurl"
             text = body.decode()
             for tag in ("#EXTM3U", "#EXT-X-TARGETDURATION:5",
-                        "#EXT-X-PART-INF:PART-TARGET=0.500",
+                        "#EXT-X-PART-INF:PART-TARGET=0.250",
                         "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES",
                         "#EXT-X-MAP:URI=\"init.mp4?stream=main&generation=",
                         "#EXT-X-PROGRAM-DATE-TIME:", "#EXT-X-PRELOAD-HINT"):

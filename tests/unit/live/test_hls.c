@@ -123,9 +123,9 @@ static void hls_builds_parts_and_segments(void **state)
     text = hls_playlist_text(h);
     assert_non_null(strstr(text, "#EXTM3U\n"));
     assert_non_null(strstr(text, "#EXT-X-TARGETDURATION:5\n"));
-    assert_non_null(strstr(text, "#EXT-X-PART-INF:PART-TARGET=0.500\n"));
+    assert_non_null(strstr(text, "#EXT-X-PART-INF:PART-TARGET=0.480\n"));
     assert_non_null(strstr(text, "CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK="
-                                 "1.500\n"));
+                                 "1.440\n"));
     assert_non_null(strstr(text, "#EXT-X-MEDIA-SEQUENCE:1\n"));
     assert_non_null(strstr(text, "#EXT-X-INDEPENDENT-SEGMENTS\n"));
     assert_non_null(strstr(text, "#EXT-X-MAP:URI=\"init.mp4?stream=main&"
