@@ -625,7 +625,7 @@ function playRange(event) {
   stopVideo();
   const url = '/api/v1/cameras/' + state.camera.id + '/playback.mp4?' +
     rangeQuery();
-  $('download').href = url;
+  $('download').href = url + '&download=1';
   const video = $('video');
   video.src = url;
   video.play().catch((err) => {

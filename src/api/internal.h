@@ -49,6 +49,7 @@ typedef struct api_conn {
     char source[64];        /* client address, for throttling and audit */
     int tls;                /* the connection is HTTPS or WSS */
     int revoked;            /* live viewer whose session has ended */
+    int download;           /* playback.mp4?download=1: an export */
 
     /* HTTP response body: memory (resp) or a file range [file_off,
      * file_end) of fd. */

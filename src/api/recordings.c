@@ -321,6 +321,17 @@ static void api_cache_sweep(const char *dir, int64_t room)
     free(files);
 }
 
+/* Writes the Content-Disposition header of a playback response: an
+ * attachment for an export (download=1), else inline for a player. */
+static void api_playback_disposition(const api_conn_t *c, char *out,
+                                     size_t len)
+{
+    snprintf(out, len,
+             "Content-Disposition: %s; filename=\"camera-%lld.mp4\"",
+             c->download ? "attachment" : "inline",
+             (long long)c->camera_id);
+}
+
 /* Sends the response to a connection whose export has finished. */
 static int api_export_answer(api_conn_t *c)
 {
@@ -336,9 +347,7 @@ static int api_export_answer(api_conn_t *c)
         rc = api_respond_error(c, 500, "playback export failed: %s",
                                job->err);
     else {
-        snprintf(disposition, sizeof(disposition),
-                 "Content-Disposition: inline; filename=\"camera-%lld.mp4\"",
-                 (long long)c->camera_id);
+        api_playback_disposition(c, disposition, sizeof(disposition));
         rc = api_respond_file(c, job->path, "video/mp4", disposition);
     }
     api_job_unref(c->srv, job);
@@ -477,10 +486,11 @@ static api_export_job_t *api_export_job_get(api_server_t *srv,
     return job;
 }
 
-/* Records who watched or downloaded which range. A player asks for one
+/* Records who watched or exported which range. A player asks for one
  * range in many Range requests, so only the first (no Range, or one
- * from byte 0) is recorded. A user with the export right but not the
- * playback right can only be downloading. */
+ * from byte 0) is recorded. A download (download=1), or a request by a
+ * user with the export right but not the playback right, is an
+ * export. */
 static void api_playback_audit(api_conn_t *c, int64_t camera_id,
                                const char *stream, int64_t from, int64_t to)
 {
@@ -493,8 +503,9 @@ static void api_playback_audit(api_conn_t *c, int64_t camera_id,
         return;
     snprintf(target, sizeof(target), "camera %lld", (long long)camera_id);
     api_audit(c,
-              api_can(c, camera_id, AUTH_RIGHT_PLAYBACK) ? "playback"
-                                                         : "export",
+              c->download || !api_can(c, camera_id, AUTH_RIGHT_PLAYBACK)
+                  ? "export"
+                  : "playback",
               target, "ok", "stream=%s from_us=%lld to_us=%lld", stream,
               (long long)from, (long long)to);
 }
@@ -517,6 +528,30 @@ int api_playback(api_conn_t *c, int64_t camera_id)
         return api_respond_error(c, 400,
                                  "range too long: at most 24 hours per "
                                  "request; split it");
+    {
+        char flag[8];
+        const char *v = api_query(c, "download", flag, sizeof(flag));
+
+        if (v && strcmp(v, "1") && strcmp(v, "0"))
+            return api_respond_error(c, 400,
+                                     "invalid download '%s': expected 1 "
+                                     "for a file to save, or 0",
+                                     v);
+        c->download = v && strcmp(v, "1") == 0;
+    }
+    /* Saving a copy is an export, which needs its own right. */
+    if (c->download && !api_can(c, camera_id, AUTH_RIGHT_EXPORT)) {
+        char target[32];
+
+        snprintf(target, sizeof(target), "camera %lld", (long long)camera_id);
+        api_audit(c, "access.denied", target, "denied", "export");
+        return api_respond_error(c, 403,
+                                 "user %s has no export right on camera "
+                                 "%lld: watch the range without "
+                                 "download=1, or ask an administrator",
+                                 c->principal ? c->principal->user : "-",
+                                 (long long)camera_id);
+    }
     api_playback_audit(c, camera_id, stream, from, to);
     c->camera_id = camera_id;
     snprintf(path, sizeof(path), "%s/playback-%lld-%s-%lld-%lld.mp4",
@@ -528,9 +563,7 @@ int api_playback(api_conn_t *c, int64_t camera_id)
         ((int64_t)st.st_mtime * 1000000 > to ||
          time(NULL) - st.st_mtime < API_CACHE_OPEN_RANGE_S)) {
         char disposition[160];
-        snprintf(disposition, sizeof(disposition),
-                 "Content-Disposition: inline; filename=\"camera-%lld.mp4\"",
-                 (long long)camera_id);
+        api_playback_disposition(c, disposition, sizeof(disposition));
         return api_respond_file(c, path, "video/mp4", disposition);
     }
     rc = catalog_recording_list(c->srv->cfg.cat, camera_id, stream, from, to,

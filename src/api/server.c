@@ -305,9 +305,28 @@ int api_respond_file(api_conn_t *c, const char *path, const char *content_type,
 const char *api_query(api_conn_t *c, const char *name, char *buf, size_t len)
 {
     char key[64];
+    char arg[API_PATH_MAX];
+    const char *value;
+    size_t n;
 
+    /* lws copies "name=value" into its buffer, so a value that fits the
+     * caller's buffer may not fit there with its name. */
     snprintf(key, sizeof(key), "%s=", name);
-    return lws_get_urlarg_by_name(c->wsi, key, buf, (int)len);
+    value = lws_get_urlarg_by_name(c->wsi, key, arg, (int)sizeof(arg));
+    if (!value || len == 0)
+        return NULL;
+    n = strlen(value);
+    if (n >= len) {
+        /* Too long for any valid value: keep a prefix that no parser
+         * accepts, so the error names the parameter. */
+        n = len - 1;
+        memcpy(buf, value, n);
+        buf[n - (n > 0)] = '?';
+        buf[n] = '\0';
+        return buf;
+    }
+    memcpy(buf, value, n + 1);
+    return buf;
 }
 
 /* Sends the next chunk of the response body. */

@@ -124,6 +124,18 @@ def test_route_walk():
                 {"camera_id": lobby, "start_us": 1, "end_us": 2},
                 headers=as_user(viewer))
             assert status == 403, reply
+            # Watching a range is playback; saving it is an export.
+            now_us = int(time.time() * 1e6)
+            export = (f"/api/v1/cameras/{lobby}/playback.mp4?from="
+                      f"{now_us - 60_000_000}&to={now_us}&download=1")
+            status, _, reply = vmsd.request("GET", export,
+                                            headers=as_user(viewer))
+            assert status == 403 and "export" in reply["error"], reply
+            status, headers, _ = vmsd.request("GET", export, raw=True)
+            assert status in (200, 404), status  # 404: nothing recorded
+            if status == 200:
+                assert headers["content-disposition"].startswith(
+                    "attachment"), headers
 
             # A user with rights on the lobby camera only: the vault
             # camera is closed on every camera route, the WebSocket,

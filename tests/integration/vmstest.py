@@ -161,13 +161,38 @@ class Daemon(Process):
         self.start()
 
     def start(self):
-        super().__init__([VMSD, "-c", self.conf],
-                         os.path.join(self.workdir, "vmsd.log"), env=self.env)
-        wait_for(lambda: self._up() or not self.alive(), 10,
-                 what="vmsd to listen")
-        if not self.alive():
-            raise AssertionError("vmsd exited:\n" + self.output())
+        for attempt in range(3):
+            log_start = self._log_size()
+            super().__init__([VMSD, "-c", self.conf],
+                             os.path.join(self.workdir, "vmsd.log"),
+                             env=self.env)
+            wait_for(lambda: self._up() or not self.alive(), 10,
+                     what="vmsd to listen")
+            if self.alive():
+                break
+            self.stop()
+            # Another process took the free port between free_port() and
+            # the bind: move to a new one.
+            if "ERROR on binding" not in self.output()[log_start:] or \
+                    attempt == 2:
+                raise AssertionError("vmsd exited:\n" + self.output())
+            self._move_port(free_port())
         self._sign_in()
+
+    def _log_size(self):
+        path = os.path.join(self.workdir, "vmsd.log")
+        return len(self.output()) if os.path.exists(path) and \
+            hasattr(self, "log_path") else 0
+
+    def _move_port(self, port):
+        with open(self.conf) as f:
+            text = f.read()
+        text = text.replace(f"127.0.0.1:{self.port}\n",
+                            f"127.0.0.1:{port}\n", 1)
+        with open(self.conf, "w") as f:
+            f.write(text)
+        self.base = self.base.replace(f":{self.port}", f":{port}")
+        self.port = port
 
     def _up(self):
         try:
