@@ -63,8 +63,8 @@ def assert_no_leak(body, what):
 
 
 def assert_healthy(what):
-    """Checks that vmsd still runs and answers GET /api/v1/health
-    within 5 s."""
+    """Checks that vmsd still runs and returns 200 for GET
+    /api/v1/health within 5 s."""
     vmsd = CTX.vmsd
     assert vmsd.alive(), f"vmsd exited after {what}:\n{vmsd.output()[-3000:]}"
     start = time.monotonic()
@@ -263,9 +263,8 @@ def test_sql_in_query_parameters():
 
 
 def body_cases(cid):
-    """Returns [(method, path template, body with {p} for the payload,
-    how to read it back)] for every JSON string field that the API
-    stores."""
+    """Returns [(method, path, body with {p} where the payload goes)]
+    for the JSON string fields that the API stores or looks up."""
     hold = {"camera_id": cid, "start_us": now_us() - 10_000_000,
             "end_us": now_us()}
     return [
