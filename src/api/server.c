@@ -722,8 +722,12 @@ static int api_on_http(api_conn_t *c, struct lws *wsi, const char *uri)
                 return 0; /* wait for LWS_CALLBACK_HTTP_BODY_COMPLETION */
         }
     }
-    if (c->method == API_OTHER)
+    if (c->method == API_OTHER) {
+        /* Marked dispatched so that the completion of a body sent with
+         * it does not dispatch the request a second time. */
+        c->dispatched = 1;
         return api_respond_error(c, 405, "method not allowed");
+    }
     return api_dispatch(c);
 }
 
