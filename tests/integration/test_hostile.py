@@ -517,6 +517,8 @@ def test_raw_http():
         b"FOO /api/v1/cameras HTTP/1.1\r\n" + host + b"\r\n",
         b"OPTIONS * HTTP/1.1\r\n" + host + b"\r\n",
         b"TRACE /api/v1/health HTTP/1.1\r\n" + host + b"\r\n",
+        b"OPTIONS /api/v1/cameras HTTP/1.1\r\n" + host +
+        b"Content-Length: 13\r\n\r\n{\"name\": \"x\"}",
         b"POST /api/v1/cameras HTTP/1.1\r\n" + host +
         b"Content-Length: 5\r\nContent-Length: 50\r\n\r\nabcde",
         b"POST /api/v1/cameras HTTP/1.1\r\n" + host +
