@@ -248,13 +248,13 @@ static int api_login_done(api_conn_t *c, api_auth_job_t *job)
             "too many failed logins: wait before trying again",
             "retry_after_s", (json_int_t)s);
         char *text = json_dumps(err, JSON_COMPACT);
+        vms_buf_t *buf = text ? vms_buf_new(text, strlen(text)) : NULL;
 
         json_decref(err);
+        free(text); /* vms_buf_new() copied it */
         snprintf(headers, sizeof(headers), "Retry-After: %lld",
                  (long long)s);
-        return api_respond(c, 429, "application/json",
-                           text ? vms_buf_new(text, strlen(text)) : NULL,
-                           headers);
+        return api_respond(c, 429, "application/json", buf, headers);
     }
     case AUTH_LOGIN_UNAVAILABLE:
         vms_log(VMS_LOG_WARN, "api", "user=%s error=\"%s\"", job->username,

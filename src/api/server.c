@@ -167,11 +167,22 @@ int api_respond_json(api_conn_t *c, int status, json_t *value)
 int api_respond_error(api_conn_t *c, int status, const char *fmt, ...)
 {
     char msg[1024];
+    json_t *text;
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* The message may quote a path or query value that is not UTF-8,
+     * which json_pack() rejects: replace such bytes so that the client
+     * still gets its 4xx with a message instead of a 500. */
+    text = json_string(msg);
+    if (text)
+        json_decref(text);
+    else
+        for (char *s = msg; *s; s++)
+            if ((unsigned char)*s >= 0x80)
+                *s = '?';
     if (status >= 500)
         vms_log(VMS_LOG_ERROR, "api", "path=%s status=%d error=\"%s\"", c->path,
                 status, msg);
@@ -749,8 +760,12 @@ static int api_on_http(api_conn_t *c, struct lws *wsi, const char *uri)
                 return 0; /* wait for LWS_CALLBACK_HTTP_BODY_COMPLETION */
         }
     }
-    if (c->method == API_OTHER)
+    if (c->method == API_OTHER) {
+        /* Marked dispatched so that the completion of a body sent with
+         * it does not dispatch the request a second time. */
+        c->dispatched = 1;
         return api_respond_error(c, 405, "method not allowed");
+    }
     return api_dispatch(c);
 }
 
