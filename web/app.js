@@ -339,10 +339,14 @@ class LivePlayer {
           this.restartLater('live stream changed; reloading', 0);
         }
       };
-      ws.onclose = () => {
-        if (this.ws === ws) {
-          this.restartLater('live connection closed; retrying', 2000);
+      ws.onclose = (event) => {
+        if (this.ws !== ws) return;
+        // 1008: the daemon closed the stream because the session ended.
+        if (event.code === 1008) {
+          sessionEnded();
+          return;
         }
+        this.restartLater('live connection closed; retrying', 2000);
       };
       this.setStatus('waiting for video');
     });
@@ -543,8 +547,12 @@ function openGridSocket(channels) {
         ch.sink.append(bytes.subarray(10));
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       if (state.gridSocket !== ws) return;
+      if (event.code === 1008) {
+        sessionEnded();
+        return;
+      }
       state.gridTimer = setTimeout(() => {
         if (state.mode === 'grid') startGrid();
       }, 2000);
