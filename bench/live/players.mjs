@@ -254,7 +254,7 @@ export function playMux(options) {
         const startMs = Number(view.getBigUint64(0)) / 1000;
         if (pendingWall === null) pendingWall = startMs;
         // Arrival against the fragment's first sample, so the
-        // fragment's own duration (up to 500 ms) is included, as it is
+        // fragment's own duration (up to 250 ms) is included, as it is
         // for an HLS part.
         player.arrival.push(Date.now() - startMs);
         queue.push(bytes.slice(10));
