@@ -8,6 +8,7 @@
  * there. The rest is cheap and responds on the event loop.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,32 +353,68 @@ static int api_copy_field(api_conn_t *c, json_t *obj, const char *key,
     return 0;
 }
 
-static int api_login(api_conn_t *c)
-{
-    static const char *const fields[] = {"username", "password", "totp_code",
-                                         "bearer", NULL};
-    api_auth_job_t *job;
-    json_t *obj = api_body_object(c, fields,
-                                  "username, password, totp_code and bearer");
+/* A string field of a request body and where it goes in the job. */
+typedef struct api_job_field {
+    const char *key;
+    size_t offset;
+    size_t size;
+    int required;
+} api_job_field_t;
 
-    if (!obj)
-        return 0;
+#define API_JOB_FIELD(key, member, required)                                \
+    {key, offsetof(api_auth_job_t, member),                                 \
+     sizeof(((api_auth_job_t *)0)->member), required}
+
+/* Parses the body into a new job of op: the object may hold only
+ * allowed keys (expected names them), and fields are copied into the
+ * job. Returns the job with the parsed object in *obj (the caller frees
+ * both), or NULL after responding with the error. */
+static api_auth_job_t *api_auth_job_parse(api_conn_t *c, api_auth_op_t op,
+                                          const char *const *allowed,
+                                          const char *expected,
+                                          const api_job_field_t *fields,
+                                          size_t n, json_t **obj)
+{
+    api_auth_job_t *job;
+
+    *obj = api_body_object(c, allowed, expected);
+    if (!*obj)
+        return NULL;
     job = calloc(1, sizeof(*job));
     if (!job) {
-        json_decref(obj);
-        return api_respond_error(c, 503, "out of memory: retry later");
+        json_decref(*obj);
+        api_respond_error(c, 503, "out of memory: retry later");
+        return NULL;
     }
-    job->op = API_AUTH_LOGIN;
-    if (api_copy_field(c, obj, "username", job->username,
-                       sizeof(job->username), 1) < 0 ||
-        api_copy_field(c, obj, "password", job->password,
-                       sizeof(job->password), 1) < 0 ||
-        api_copy_field(c, obj, "totp_code", job->code, sizeof(job->code),
-                       0) < 0) {
-        json_decref(obj);
-        api_auth_job_free(job);
+    job->op = op;
+    for (size_t i = 0; i < n; i++) {
+        if (api_copy_field(c, *obj, fields[i].key,
+                           (char *)job + fields[i].offset, fields[i].size,
+                           fields[i].required) < 0) {
+            json_decref(*obj);
+            api_auth_job_free(job);
+            return NULL;
+        }
+    }
+    return job;
+}
+
+static int api_login(api_conn_t *c)
+{
+    static const char *const allowed[] = {"username", "password",
+                                          "totp_code", "bearer", NULL};
+    static const api_job_field_t fields[] = {
+        API_JOB_FIELD("username", username, 1),
+        API_JOB_FIELD("password", password, 1),
+        API_JOB_FIELD("totp_code", code, 0),
+    };
+    json_t *obj;
+    api_auth_job_t *job = api_auth_job_parse(
+        c, API_AUTH_LOGIN, allowed, "username, password, totp_code and bearer",
+        fields, sizeof(fields) / sizeof(*fields), &obj);
+
+    if (!job)
         return 0;
-    }
     job->want_token = json_is_true(json_object_get(obj, "bearer"));
     json_decref(obj);
     return api_auth_start(c, job);
@@ -385,59 +422,42 @@ static int api_login(api_conn_t *c)
 
 static int api_setup(api_conn_t *c)
 {
-    static const char *const fields[] = {"token", "username", "password",
-                                         NULL};
-    api_auth_job_t *job;
-    json_t *obj = api_body_object(c, fields, "token, username and password");
+    static const char *const allowed[] = {"token", "username", "password",
+                                          NULL};
+    static const api_job_field_t fields[] = {
+        API_JOB_FIELD("token", setup_token, 1),
+        API_JOB_FIELD("username", username, 1),
+        API_JOB_FIELD("password", password, 1),
+    };
+    json_t *obj;
+    api_auth_job_t *job = api_auth_job_parse(
+        c, API_AUTH_SETUP, allowed, "token, username and password", fields,
+        sizeof(fields) / sizeof(*fields), &obj);
 
-    if (!obj)
+    if (!job)
         return 0;
-    job = calloc(1, sizeof(*job));
-    if (!job) {
-        json_decref(obj);
-        return api_respond_error(c, 503, "out of memory: retry later");
-    }
-    job->op = API_AUTH_SETUP;
-    if (api_copy_field(c, obj, "token", job->setup_token,
-                       sizeof(job->setup_token), 1) < 0 ||
-        api_copy_field(c, obj, "username", job->username,
-                       sizeof(job->username), 1) < 0 ||
-        api_copy_field(c, obj, "password", job->password,
-                       sizeof(job->password), 1) < 0) {
-        json_decref(obj);
-        api_auth_job_free(job);
-        return 0;
-    }
     json_decref(obj);
     return api_auth_start(c, job);
 }
 
 static int api_password(api_conn_t *c)
 {
-    static const char *const fields[] = {"old_password", "new_password",
-                                         NULL};
-    api_auth_job_t *job;
-    json_t *obj = api_body_object(c, fields, "old_password and new_password");
+    static const char *const allowed[] = {"old_password", "new_password",
+                                          NULL};
+    static const api_job_field_t fields[] = {
+        API_JOB_FIELD("old_password", password, 1),
+        API_JOB_FIELD("new_password", new_password, 1),
+    };
+    json_t *obj;
+    api_auth_job_t *job = api_auth_job_parse(
+        c, API_AUTH_PASSWORD, allowed, "old_password and new_password",
+        fields, sizeof(fields) / sizeof(*fields), &obj);
 
-    if (!obj)
+    if (!job)
         return 0;
-    job = calloc(1, sizeof(*job));
-    if (!job) {
-        json_decref(obj);
-        return api_respond_error(c, 503, "out of memory: retry later");
-    }
-    job->op = API_AUTH_PASSWORD;
+    json_decref(obj);
     snprintf(job->username, sizeof(job->username), "%s",
              c->principal->user);
-    if (api_copy_field(c, obj, "old_password", job->password,
-                       sizeof(job->password), 1) < 0 ||
-        api_copy_field(c, obj, "new_password", job->new_password,
-                       sizeof(job->new_password), 1) < 0) {
-        json_decref(obj);
-        api_auth_job_free(job);
-        return 0;
-    }
-    json_decref(obj);
     return api_auth_start(c, job);
 }
 
