@@ -218,3 +218,18 @@ int vmsctl_admin_failed(const char *command, int rc, const char *err)
         vmsctl_error(command, "%s", strerror(-rc));
     return VMSCTL_EXIT_FAILURE;
 }
+
+int vmsctl_admin_find_user(auth_t *auth, const char *command, const char *name,
+                           auth_user_t *user)
+{
+    int rc = auth_user_get(auth, name, user);
+
+    if (rc == -ENOENT)
+        vmsctl_error(command,
+                     "user '%s' not found: list the users with "
+                     "'vmsctl user list'",
+                     name);
+    else if (rc < 0)
+        vmsctl_error(command, "cannot read user '%s': %s", name, strerror(-rc));
+    return rc;
+}

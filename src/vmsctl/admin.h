@@ -66,6 +66,12 @@ int vmsctl_rights_parse(const char *text, uint32_t *rights);
 /* Formats rights as "all" or their comma-separated names. */
 void vmsctl_rights_format(uint32_t rights, char *buf, size_t cap);
 
+/* Reads the user called name into *user. Returns 0, or prints "user
+ * 'NAME' not found" or the read error as vmsctl_error(command, ...) and
+ * returns the negative errno. */
+int vmsctl_admin_find_user(auth_t *auth, const char *command, const char *name,
+                           auth_user_t *user);
+
 /* Prints the standard message for an error of the auth library: its
  * message when it wrote one, else the errno text. Returns
  * VMSCTL_EXIT_FAILURE. */

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,23 +82,6 @@ typedef struct audit_args {
     const char *output; /* -o FILE, or NULL for standard output */
 } audit_args_t;
 
-/* Prints a usage error of a subcommand and returns VMSCTL_EXIT_USAGE. */
-static int audit_usage_error(const audit_args_t *args, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int audit_usage_error(const audit_args_t *args, const char *fmt, ...)
-{
-    char message[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
-    va_end(ap);
-    vmsctl_error(args->command, "%s", message);
-    fputs(args->usage, stderr);
-    return VMSCTL_EXIT_USAGE;
-}
-
 static int audit_verify(auth_t *auth, const audit_args_t *args)
 {
     char err[AUTH_ERR_MAX] = "";
@@ -161,11 +143,8 @@ static int audit_list(auth_t *auth, const audit_args_t *args)
         cells[7] = audit_cell(e->detail);
         rc = vmsctl_table_add(table, cells);
     }
-    if (rc == 0)
-        vmsctl_table_print(table, stdout);
-    else
+    if (vmsctl_table_finish(table, rc) < 0)
         vmsctl_error(args->command, "out of memory");
-    vmsctl_table_free(table);
     free(entries);
     return rc < 0 ? VMSCTL_EXIT_FAILURE : VMSCTL_EXIT_OK;
 }
@@ -197,22 +176,6 @@ static int audit_export(auth_t *auth, const audit_args_t *args)
     return VMSCTL_EXIT_OK;
 }
 
-/* Parses the --limit value. */
-static int audit_parse_limit(const char *text, size_t *limit)
-{
-    char *end;
-    long v;
-
-    if (*text < '0' || *text > '9')
-        return -EINVAL;
-    errno = 0;
-    v = strtol(text, &end, 10);
-    if (errno || *end || v < 1 || v > AUDIT_LIMIT_MAX)
-        return -EINVAL;
-    *limit = (size_t)v;
-    return 0;
-}
-
 /* Parses the options of `audit SUB` into args. Returns -1 when the
  * command should run, or the exit status after --help or a usage
  * error. */
@@ -233,6 +196,7 @@ static int audit_parse(const char *sub, int argc, char **argv,
     int is_verify = strcmp(sub, "verify") == 0;
     int is_export = strcmp(sub, "export") == 0;
     int64_t now_us = vmsctl_now_us();
+    long limit;
     int opt;
 
     optind = 0;
@@ -247,8 +211,9 @@ static int audit_parse(const char *sub, int argc, char **argv,
         if (opt == ':' || opt == '?')
             return vmsctl_option_error(args->command, opt, argv, args->usage);
         if (is_verify || (opt == AUDIT_OPT_OUTPUT && !is_export))
-            return audit_usage_error(args, "option '%s' does not apply here",
-                                     argv[optind - 1]);
+            return vmsctl_usage_error(args->command, args->usage,
+                                      "option '%s' does not apply here",
+                                      argv[optind - 1]);
         switch (opt) {
         case AUDIT_OPT_FROM:
         case AUDIT_OPT_TO:
@@ -256,9 +221,10 @@ static int audit_parse(const char *sub, int argc, char **argv,
                                   opt == AUDIT_OPT_FROM
                                       ? &args->filter.from_us
                                       : &args->filter.to_us) < 0)
-                return audit_usage_error(
-                    args, "invalid %s '%s': expected a time as described "
-                          "below",
+                return vmsctl_usage_error(
+                    args->command, args->usage,
+                    "invalid %s '%s': expected a time as described "
+                    "below",
                     opt == AUDIT_OPT_FROM ? "--from" : "--to", optarg);
             break;
         case AUDIT_OPT_ACTOR:
@@ -268,11 +234,13 @@ static int audit_parse(const char *sub, int argc, char **argv,
             args->filter.action = optarg;
             break;
         case AUDIT_OPT_LIMIT:
-            if (audit_parse_limit(optarg, &args->filter.limit) < 0)
-                return audit_usage_error(args, "invalid --limit '%s': "
-                                               "expected a whole number from "
-                                               "1 to %ld",
-                                         optarg, AUDIT_LIMIT_MAX);
+            if (vmsctl_parse_count(optarg, AUDIT_LIMIT_MAX, &limit) < 0)
+                return vmsctl_usage_error(args->command, args->usage,
+                                          "invalid --limit '%s': "
+                                          "expected a whole number from "
+                                          "1 to %ld",
+                                          optarg, AUDIT_LIMIT_MAX);
+            args->filter.limit = (size_t)limit;
             break;
         default: /* AUDIT_OPT_OUTPUT */
             args->output = optarg;
@@ -280,11 +248,12 @@ static int audit_parse(const char *sub, int argc, char **argv,
         }
     }
     if (optind < argc)
-        return audit_usage_error(args, "unexpected argument '%s'",
-                                 argv[optind]);
+        return vmsctl_usage_error(args->command, args->usage,
+                                  "unexpected argument '%s'", argv[optind]);
     if (args->filter.from_us && args->filter.to_us &&
         args->filter.to_us <= args->filter.from_us)
-        return audit_usage_error(args, "--to must be after --from");
+        return vmsctl_usage_error(args->command, args->usage,
+                                  "--to must be after --from");
     return -1;
 }
 
@@ -295,11 +264,9 @@ int vmsctl_audit_main(const vmsctl_admin_t *admin, int argc, char **argv)
     int (*run)(auth_t *auth, const audit_args_t *args) = NULL;
     int rc;
 
-    if (argc < 2) {
-        vmsctl_error("audit", "missing command: verify, list or export");
-        fputs(audit_usage, stderr);
-        return VMSCTL_EXIT_USAGE;
-    }
+    if (argc < 2)
+        return vmsctl_usage_error("audit", audit_usage,
+                                  "missing command: verify, list or export");
     memset(&args, 0, sizeof(args));
     args.admin = *admin;
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -318,9 +285,8 @@ int vmsctl_audit_main(const vmsctl_admin_t *admin, int argc, char **argv)
         args.usage = audit_export_usage;
         run = audit_export;
     } else {
-        vmsctl_error("audit", "unknown command '%s'", argv[1]);
-        fputs(audit_usage, stderr);
-        return VMSCTL_EXIT_USAGE;
+        return vmsctl_usage_error("audit", audit_usage, "unknown command '%s'",
+                                  argv[1]);
     }
     rc = audit_parse(argv[1], argc - 1, argv + 1, &args);
     if (rc >= 0)

@@ -16,18 +16,23 @@ struct vmsctl_table {
     char **cells;    /* rows * columns strings, row by row */
 };
 
-void vmsctl_error(const char *command, const char *fmt, ...)
+static void cli_verror(const char *command, const char *fmt, va_list ap)
 {
-    va_list ap;
-
     if (command)
         fprintf(stderr, "vmsctl %s: ", command);
     else
         fputs("vmsctl: ", stderr);
-    va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
-    va_end(ap);
     fputc('\n', stderr);
+}
+
+void vmsctl_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    cli_verror(command, fmt, ap);
+    va_end(ap);
 }
 
 int vmsctl_option_error(const char *command, int opt, char **argv,
@@ -41,6 +46,18 @@ int vmsctl_option_error(const char *command, int opt, char **argv,
         vmsctl_error(command, "unknown option '-%c'", optopt);
     else
         vmsctl_error(command, "unknown option '%s'", arg);
+    fputs(usage, stderr);
+    return VMSCTL_EXIT_USAGE;
+}
+
+int vmsctl_usage_error(const char *command, const char *usage, const char *fmt,
+                       ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    cli_verror(command, fmt, ap);
+    va_end(ap);
     fputs(usage, stderr);
     return VMSCTL_EXIT_USAGE;
 }
@@ -60,27 +77,35 @@ int vmsctl_parse_id(const char *text, int64_t *out)
     return 0;
 }
 
+int vmsctl_parse_count(const char *text, long max, long *out)
+{
+    char *end;
+    long v;
+
+    if (*text < '0' || *text > '9')
+        return -EINVAL;
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno || *end || v < 1 || v > max)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
 int vmsctl_take_id(const char *command, int argc, char **argv,
                    const char *usage, int64_t *id)
 {
-    if (optind >= argc) {
-        vmsctl_error(command, "missing camera ID");
-        fputs(usage, stderr);
-        return VMSCTL_EXIT_USAGE;
-    }
-    if (vmsctl_parse_id(argv[optind], id) < 0) {
-        vmsctl_error(command,
-                     "invalid camera ID '%s': expected a positive "
-                     "integer, as listed by 'vmsctl camera list'",
-                     argv[optind]);
-        fputs(usage, stderr);
-        return VMSCTL_EXIT_USAGE;
-    }
-    if (optind + 1 < argc) {
-        vmsctl_error(command, "unexpected argument '%s'", argv[optind + 1]);
-        fputs(usage, stderr);
-        return VMSCTL_EXIT_USAGE;
-    }
+    if (optind >= argc)
+        return vmsctl_usage_error(command, usage, "missing camera ID");
+    if (vmsctl_parse_id(argv[optind], id) < 0)
+        return vmsctl_usage_error(command, usage,
+                                  "invalid camera ID '%s': expected a "
+                                  "positive integer, as listed by 'vmsctl "
+                                  "camera list'",
+                                  argv[optind]);
+    if (optind + 1 < argc)
+        return vmsctl_usage_error(command, usage, "unexpected argument '%s'",
+                                  argv[optind + 1]);
     return 0;
 }
 
@@ -411,4 +436,12 @@ void vmsctl_table_free(vmsctl_table_t *table)
         free(table->cells[i]);
     free(table->cells);
     free(table);
+}
+
+int vmsctl_table_finish(vmsctl_table_t *table, int rc)
+{
+    if (rc == 0)
+        vmsctl_table_print(table, stdout);
+    vmsctl_table_free(table);
+    return rc;
 }

@@ -37,9 +37,18 @@ void vmsctl_error(const char *command, const char *fmt, ...)
 int vmsctl_option_error(const char *command, int opt, char **argv,
                         const char *usage);
 
+/* Prints the formatted message as vmsctl_error(command, ...) and the
+ * usage text to stderr. Returns VMSCTL_EXIT_USAGE. */
+int vmsctl_usage_error(const char *command, const char *usage, const char *fmt,
+                       ...) __attribute__((format(printf, 3, 4)));
+
 /* Parses a camera id (a positive decimal integer). Returns 0 or
  * -EINVAL. */
 int vmsctl_parse_id(const char *text, int64_t *out);
+
+/* Parses a whole decimal number from 1 to max, with no sign or spaces.
+ * Returns 0 or -EINVAL. */
+int vmsctl_parse_count(const char *text, long max, long *out);
 
 /*
  * Reads the camera ID at argv[optind], which must be the last argument.
@@ -97,6 +106,10 @@ int vmsctl_table_add(vmsctl_table_t *table, const char *const *cells);
 
 /* Prints the header and the rows. The last column is not padded. */
 void vmsctl_table_print(const vmsctl_table_t *table, FILE *out);
+
+/* Prints the table to stdout when rc is 0, then frees the table (NULL
+ * is a no-op). Returns rc. */
+int vmsctl_table_finish(vmsctl_table_t *table, int rc);
 
 /* Frees the table. NULL is a no-op. */
 void vmsctl_table_free(vmsctl_table_t *table);

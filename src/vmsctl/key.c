@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,56 +74,6 @@ typedef struct key_args {
     int64_t id;       /* key revoke */
 } key_args_t;
 
-/* Prints a usage error of a subcommand and returns VMSCTL_EXIT_USAGE. */
-static int key_usage_error(const key_args_t *args, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int key_usage_error(const key_args_t *args, const char *fmt, ...)
-{
-    char message[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
-    va_end(ap);
-    vmsctl_error(args->command, "%s", message);
-    fputs(args->usage, stderr);
-    return VMSCTL_EXIT_USAGE;
-}
-
-/* Parses --expires-days: whole days from 1 to KEY_EXPIRES_DAYS_MAX. */
-static int key_parse_days(const char *text, int *days)
-{
-    char *end;
-    long v;
-
-    if (*text < '0' || *text > '9')
-        return -EINVAL;
-    errno = 0;
-    v = strtol(text, &end, 10);
-    if (errno || *end || v < 1 || v > KEY_EXPIRES_DAYS_MAX)
-        return -EINVAL;
-    *days = (int)v;
-    return 0;
-}
-
-/* Reads the user called name into *user, and prints the standard
- * message when there is none. */
-static int key_find_user(auth_t *auth, const char *command, const char *name,
-                         auth_user_t *user)
-{
-    int rc = auth_user_get(auth, name, user);
-
-    if (rc == -ENOENT)
-        vmsctl_error(command, "user '%s' not found: list the users with "
-                              "'vmsctl user list'",
-                     name);
-    else if (rc < 0)
-        vmsctl_error(command, "cannot read user '%s': %s", name,
-                     strerror(-rc));
-    return rc;
-}
-
 static int key_add(auth_t *auth, const key_args_t *args)
 {
     char key[AUTH_API_KEY_LEN + 1];
@@ -136,7 +85,7 @@ static int key_add(auth_t *auth, const key_args_t *args)
     int64_t expires_us = 0;
     int rc;
 
-    if (key_find_user(auth, args->command, args->user, &user) < 0)
+    if (vmsctl_admin_find_user(auth, args->command, args->user, &user) < 0)
         return VMSCTL_EXIT_FAILURE;
     if (args->expires_days > 0)
         expires_us = vmsctl_now_us() + (int64_t)args->expires_days * 86400 *
@@ -187,7 +136,7 @@ static int key_list(auth_t *auth, const key_args_t *args)
     int rc;
 
     if (args->user) {
-        if (key_find_user(auth, args->command, args->user, &user) < 0)
+        if (vmsctl_admin_find_user(auth, args->command, args->user, &user) < 0)
             return VMSCTL_EXIT_FAILURE;
         user_id = user.id;
     }
@@ -224,11 +173,8 @@ static int key_list(auth_t *auth, const key_args_t *args)
         cells[6] = key_state(k, now_us);
         rc = vmsctl_table_add(table, cells);
     }
-    if (rc == 0)
-        vmsctl_table_print(table, stdout);
-    else
+    if (vmsctl_table_finish(table, rc) < 0)
         vmsctl_error(args->command, "out of memory");
-    vmsctl_table_free(table);
     free(keys);
     return rc < 0 ? VMSCTL_EXIT_FAILURE : VMSCTL_EXIT_OK;
 }
@@ -267,6 +213,7 @@ static int key_parse(const char *sub, int argc, char **argv, key_args_t *args)
     int is_add = strcmp(sub, "add") == 0;
     int is_list = strcmp(sub, "list") == 0;
     const char *scope = "all";
+    long days;
     int opt;
 
     optind = 0;
@@ -277,26 +224,32 @@ static int key_parse(const char *sub, int argc, char **argv, key_args_t *args)
         switch (opt) {
         case KEY_OPT_USER:
             if (!is_add && !is_list)
-                return key_usage_error(args, "option --user does not apply "
-                                             "here");
+                return vmsctl_usage_error(args->command, args->usage,
+                                          "option --user does not apply "
+                                          "here");
             args->user = optarg;
             break;
         case KEY_OPT_NAME:
         case KEY_OPT_SCOPE:
         case KEY_OPT_EXPIRES:
             if (!is_add)
-                return key_usage_error(args, "option '%s' does not apply "
-                                             "here",
-                                       argv[optind - 1]);
+                return vmsctl_usage_error(args->command, args->usage,
+                                          "option '%s' does not apply "
+                                          "here",
+                                          argv[optind - 1]);
             if (opt == KEY_OPT_NAME)
                 args->name = optarg;
             else if (opt == KEY_OPT_SCOPE)
                 scope = optarg;
-            else if (key_parse_days(optarg, &args->expires_days) < 0)
-                return key_usage_error(args, "invalid --expires-days '%s': "
-                                             "expected whole days from 1 to "
-                                             "%d",
-                                       optarg, KEY_EXPIRES_DAYS_MAX);
+            else if (vmsctl_parse_count(optarg, KEY_EXPIRES_DAYS_MAX, &days) <
+                     0)
+                return vmsctl_usage_error(args->command, args->usage,
+                                          "invalid --expires-days '%s': "
+                                          "expected whole days from 1 to "
+                                          "%d",
+                                          optarg, KEY_EXPIRES_DAYS_MAX);
+            else
+                args->expires_days = (int)days;
             break;
         case 'h':
             fputs(args->usage, stdout);
@@ -307,27 +260,32 @@ static int key_parse(const char *sub, int argc, char **argv, key_args_t *args)
     }
     if (strcmp(sub, "revoke") == 0) {
         if (optind >= argc)
-            return key_usage_error(args, "missing key ID");
+            return vmsctl_usage_error(args->command, args->usage,
+                                      "missing key ID");
         if (vmsctl_parse_id(argv[optind], &args->id) < 0)
-            return key_usage_error(args, "invalid key ID '%s': expected a "
-                                         "positive integer, as listed by "
-                                         "'vmsctl key list'",
-                                   argv[optind]);
+            return vmsctl_usage_error(args->command, args->usage,
+                                      "invalid key ID '%s': expected a "
+                                      "positive integer, as listed by "
+                                      "'vmsctl key list'",
+                                      argv[optind]);
         optind++;
     }
     if (optind < argc)
-        return key_usage_error(args, "unexpected argument '%s'",
-                               argv[optind]);
+        return vmsctl_usage_error(args->command, args->usage,
+                                  "unexpected argument '%s'", argv[optind]);
     if (is_add && !args->user)
-        return key_usage_error(args, "missing --user NAME");
+        return vmsctl_usage_error(args->command, args->usage,
+                                  "missing --user NAME");
     if (is_add && !args->name)
-        return key_usage_error(args, "missing --name LABEL");
+        return vmsctl_usage_error(args->command, args->usage,
+                                  "missing --name LABEL");
     if (is_add && vmsctl_rights_parse(scope, &args->scope) < 0)
-        return key_usage_error(args, "invalid --scope '%s': expected all or "
-                                     "a comma-separated list of live, "
-                                     "playback, export, ptz, configure, "
-                                     "users, settings and audit",
-                               scope);
+        return vmsctl_usage_error(args->command, args->usage,
+                                  "invalid --scope '%s': expected all or "
+                                  "a comma-separated list of live, "
+                                  "playback, export, ptz, configure, "
+                                  "users, settings and audit",
+                                  scope);
     return -1;
 }
 
@@ -338,11 +296,9 @@ int vmsctl_key_main(const vmsctl_admin_t *admin, int argc, char **argv)
     int (*run)(auth_t *auth, const key_args_t *args) = NULL;
     int rc;
 
-    if (argc < 2) {
-        vmsctl_error("key", "missing command: add, list or revoke");
-        fputs(key_usage, stderr);
-        return VMSCTL_EXIT_USAGE;
-    }
+    if (argc < 2)
+        return vmsctl_usage_error("key", key_usage,
+                                  "missing command: add, list or revoke");
     memset(&args, 0, sizeof(args));
     args.admin = *admin;
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -361,9 +317,8 @@ int vmsctl_key_main(const vmsctl_admin_t *admin, int argc, char **argv)
         args.usage = key_revoke_usage;
         run = key_revoke;
     } else {
-        vmsctl_error("key", "unknown command '%s'", argv[1]);
-        fputs(key_usage, stderr);
-        return VMSCTL_EXIT_USAGE;
+        return vmsctl_usage_error("key", key_usage, "unknown command '%s'",
+                                  argv[1]);
     }
     rc = key_parse(argv[1], argc - 1, argv + 1, &args);
     if (rc >= 0)

@@ -310,33 +310,24 @@ static int onvif_adopt(const vmsctl_client_t *client, int argc, char **argv)
             return vmsctl_option_error(command, opt, argv, adopt_usage);
         }
     }
-    if (optind >= argc) {
-        vmsctl_error(command, "missing ADDRESS: give the camera's address as "
-                              "'vmsctl discover' lists it");
-        fputs(adopt_usage, stderr);
-        return VMSCTL_EXIT_USAGE;
-    }
-    if (optind + 1 < argc) {
-        vmsctl_error(command, "unexpected argument '%s'", argv[optind + 1]);
-        fputs(adopt_usage, stderr);
-        return VMSCTL_EXIT_USAGE;
-    }
-    if (!user) {
-        vmsctl_error(command, "missing --user: give the camera's ONVIF user "
-                              "name");
-        fputs(adopt_usage, stderr);
-        return VMSCTL_EXIT_USAGE;
-    }
-    if (!!password_file == !!password_stdin) {
-        vmsctl_error(command, password_file ? "--password-file and "
-                                              "--password-stdin cannot be "
-                                              "used together"
-                                            : "missing password: give "
-                                              "--password-file or "
-                                              "--password-stdin");
-        fputs(adopt_usage, stderr);
-        return VMSCTL_EXIT_USAGE;
-    }
+    if (optind >= argc)
+        return vmsctl_usage_error(command, adopt_usage,
+                                  "missing ADDRESS: give the camera's address "
+                                  "as 'vmsctl discover' lists it");
+    if (optind + 1 < argc)
+        return vmsctl_usage_error(command, adopt_usage,
+                                  "unexpected argument '%s'", argv[optind + 1]);
+    if (!user)
+        return vmsctl_usage_error(command, adopt_usage,
+                                  "missing --user: give the camera's ONVIF "
+                                  "user name");
+    if (!!password_file == !!password_stdin)
+        return vmsctl_usage_error(
+            command, adopt_usage, "%s",
+            password_file ? "--password-file and --password-stdin cannot be "
+                            "used together"
+                          : "missing password: give --password-file or "
+                            "--password-stdin");
     if (vmsctl_secret_read(command, "password", password_file, password,
                            sizeof(password)) < 0)
         return VMSCTL_EXIT_FAILURE;

@@ -45,6 +45,7 @@ static int storage_print_volumes(json_t *volumes)
                                           "USED",   "FREE",   "RECORDINGS",
                                           "RESERVE"};
     vmsctl_table_t *table = vmsctl_table_new(7, headers);
+    int rc = 0;
     json_t *v;
     size_t i;
 
@@ -67,14 +68,11 @@ static int storage_print_volumes(json_t *volumes)
         cells[4] = free_;
         cells[5] = rec;
         cells[6] = reserve;
-        if (vmsctl_table_add(table, cells) < 0) {
-            vmsctl_table_free(table);
-            return -ENOMEM;
-        }
+        rc = vmsctl_table_add(table, cells);
+        if (rc < 0)
+            break;
     }
-    vmsctl_table_print(table, stdout);
-    vmsctl_table_free(table);
-    return 0;
+    return vmsctl_table_finish(table, rc);
 }
 
 /* Prints the cameras table. */
@@ -84,6 +82,7 @@ static int storage_print_cameras(json_t *cameras)
                                           "BITRATE", "OLDEST", "HELD",
                                           "FORECAST"};
     vmsctl_table_t *table = vmsctl_table_new(7, headers);
+    int rc = 0;
     json_t *c;
     size_t i;
 
@@ -119,14 +118,11 @@ static int storage_print_cameras(json_t *cameras)
         cells[4] = oldest;
         cells[5] = held;
         cells[6] = days;
-        if (vmsctl_table_add(table, cells) < 0) {
-            vmsctl_table_free(table);
-            return -ENOMEM;
-        }
+        rc = vmsctl_table_add(table, cells);
+        if (rc < 0)
+            break;
     }
-    vmsctl_table_print(table, stdout);
-    vmsctl_table_free(table);
-    return 0;
+    return vmsctl_table_finish(table, rc);
 }
 
 int vmsctl_storage_main(const vmsctl_client_t *client, int argc, char **argv)
@@ -157,11 +153,9 @@ int vmsctl_storage_main(const vmsctl_client_t *client, int argc, char **argv)
             return vmsctl_option_error("storage", opt, argv, storage_usage);
         }
     }
-    if (optind < argc) {
-        vmsctl_error("storage", "unexpected argument '%s'", argv[optind]);
-        fputs(storage_usage, stderr);
-        return VMSCTL_EXIT_USAGE;
-    }
+    if (optind < argc)
+        return vmsctl_usage_error("storage", storage_usage,
+                                  "unexpected argument '%s'", argv[optind]);
     rc = vmsctl_client_call(client, "GET", "/storage", NULL, &reply, &status,
                             err, sizeof(err));
     if (rc < 0)
@@ -184,14 +178,6 @@ int vmsctl_storage_main(const vmsctl_client_t *client, int argc, char **argv)
         printf("\nno storage alarm\n");
     json_decref(reply);
     return rc < 0 ? VMSCTL_EXIT_FAILURE : VMSCTL_EXIT_OK;
-}
-
-/* Reports an invalid argument of `vmsctl verify`. */
-static int verify_bad_usage(const char *fmt, const char *value)
-{
-    vmsctl_error("verify", fmt, value);
-    fputs(verify_usage, stderr);
-    return VMSCTL_EXIT_USAGE;
 }
 
 /* Prints the verification result; returns the exit status. */
@@ -271,24 +257,29 @@ int vmsctl_verify_main(const vmsctl_client_t *client, int argc, char **argv)
         }
     }
     if (optind < argc)
-        return verify_bad_usage("unexpected argument '%s'", argv[optind]);
+        return vmsctl_usage_error("verify", verify_usage,
+                                  "unexpected argument '%s'", argv[optind]);
     if (!camera)
-        return verify_bad_usage("missing --camera%s", "");
+        return vmsctl_usage_error("verify", verify_usage, "missing --camera");
     if (vmsctl_parse_id(camera, &id) < 0)
-        return verify_bad_usage("invalid --camera '%s': expected a positive "
-                                "integer, as listed by 'vmsctl camera list'",
-                                camera);
+        return vmsctl_usage_error("verify", verify_usage,
+                                  "invalid --camera '%s': expected a positive "
+                                  "integer, as listed by 'vmsctl camera list'",
+                                  camera);
     if (strcmp(stream, "main") != 0 && strcmp(stream, "sub") != 0)
-        return verify_bad_usage("invalid --stream '%s': expected main or sub",
-                                stream);
+        return vmsctl_usage_error("verify", verify_usage,
+                                  "invalid --stream '%s': expected main or sub",
+                                  stream);
     if (from && vmsctl_parse_time(from, now_us, &from_us) < 0)
-        return verify_bad_usage("invalid --from '%s': expected a time as for "
-                                "'vmsctl recordings'",
-                                from);
+        return vmsctl_usage_error("verify", verify_usage,
+                                  "invalid --from '%s': expected a time as for "
+                                  "'vmsctl recordings'",
+                                  from);
     if (to && vmsctl_parse_time(to, now_us, &to_us) < 0)
-        return verify_bad_usage("invalid --to '%s': expected a time as for "
-                                "'vmsctl recordings'",
-                                to);
+        return vmsctl_usage_error("verify", verify_usage,
+                                  "invalid --to '%s': expected a time as for "
+                                  "'vmsctl recordings'",
+                                  to);
     snprintf(path, sizeof(path),
              "/cameras/%" PRId64 "/verify?stream=%s&from=%" PRId64
              "&to=%" PRId64,

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,25 +67,6 @@ enum {
     TLS_OPT_KEY,
     TLS_OPT_CA
 };
-
-/* Prints a usage error and returns VMSCTL_EXIT_USAGE. */
-static int tls_usage_error(const char *command, const char *usage,
-                           const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int tls_usage_error(const char *command, const char *usage,
-                           const char *fmt, ...)
-{
-    char message[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
-    va_end(ap);
-    vmsctl_error(command, "%s", message);
-    fputs(usage, stderr);
-    return VMSCTL_EXIT_USAGE;
-}
 
 /* Creates dir and its missing parents with mode 0750. */
 static int tls_mkdirs(const char *command, const char *dir)
@@ -163,9 +143,9 @@ static int tls_init(int argc, char **argv)
             break;
         case TLS_OPT_NAME:
             if (n == TLS_NAMES_MAX)
-                return tls_usage_error(command, tls_init_usage,
-                                       "too many --name options: at most %d",
-                                       TLS_NAMES_MAX);
+                return vmsctl_usage_error(command, tls_init_usage,
+                                          "too many --name options: at most %d",
+                                          TLS_NAMES_MAX);
             names[n++] = optarg;
             break;
         case TLS_OPT_RSA:
@@ -179,10 +159,10 @@ static int tls_init(int argc, char **argv)
         }
     }
     if (optind < argc)
-        return tls_usage_error(command, tls_init_usage,
-                               "unexpected argument '%s'", argv[optind]);
+        return vmsctl_usage_error(command, tls_init_usage,
+                                  "unexpected argument '%s'", argv[optind]);
     if (!dir)
-        return tls_usage_error(command, tls_init_usage, "missing --dir DIR");
+        return vmsctl_usage_error(command, tls_init_usage, "missing --dir DIR");
     if (tls_mkdirs(command, dir) < 0)
         return VMSCTL_EXIT_FAILURE;
 
@@ -273,14 +253,14 @@ static int tls_import(int argc, char **argv)
         }
     }
     if (optind < argc)
-        return tls_usage_error(command, tls_import_usage,
-                               "unexpected argument '%s'", argv[optind]);
+        return vmsctl_usage_error(command, tls_import_usage,
+                                  "unexpected argument '%s'", argv[optind]);
     if (!cert || !key || !ca || !dir)
-        return tls_usage_error(command, tls_import_usage, "missing %s",
-                               !cert  ? "--cert FILE"
-                               : !key ? "--key FILE"
-                               : !ca  ? "--ca FILE"
-                                      : "--dir DIR");
+        return vmsctl_usage_error(command, tls_import_usage, "missing %s",
+                                  !cert  ? "--cert FILE"
+                                  : !key ? "--key FILE"
+                                  : !ca  ? "--ca FILE"
+                                         : "--dir DIR");
     /* Name an unreadable input file before the library's message, which
      * does not name it. */
     inputs[0] = cert;

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,23 +134,6 @@ typedef struct user_command {
     int (*run)(auth_t *auth, const user_args_t *args);
 } user_command_t;
 
-/* Prints a usage error of a subcommand and returns VMSCTL_EXIT_USAGE. */
-static int user_usage_error(const user_args_t *args, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int user_usage_error(const user_args_t *args, const char *fmt, ...)
-{
-    char message[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
-    va_end(ap);
-    vmsctl_error(args->command, "%s", message);
-    fputs(args->usage, stderr);
-    return VMSCTL_EXIT_USAGE;
-}
-
 /* Writes the names of every role, comma-separated, into buf. */
 static void user_role_names(auth_t *auth, char *buf, size_t cap)
 {
@@ -182,23 +164,6 @@ static int user_check_role(auth_t *auth, const char *command,
     vmsctl_error(command, "role '%s' not found: use one of %s", role,
                  names[0] ? names : "administrator, operator, viewer");
     return -ENOENT;
-}
-
-/* Reads the user called name into *user, and prints the standard
- * message when there is none. */
-static int user_find(auth_t *auth, const char *command, const char *name,
-                     auth_user_t *user)
-{
-    int rc = auth_user_get(auth, name, user);
-
-    if (rc == -ENOENT)
-        vmsctl_error(command, "user '%s' not found: list the users with "
-                              "'vmsctl user list'",
-                     name);
-    else if (rc < 0)
-        vmsctl_error(command, "cannot read user '%s': %s", name,
-                     strerror(-rc));
-    return rc;
 }
 
 static int user_add(auth_t *auth, const user_args_t *args)
@@ -293,15 +258,12 @@ static int user_list(auth_t *auth, const user_args_t *args)
         cells[7] = changed;
         rc = vmsctl_table_add(table, cells);
     }
-    if (rc == 0)
-        vmsctl_table_print(table, stdout);
-    else
+    if (vmsctl_table_finish(table, rc) < 0)
         vmsctl_error(args->command, "out of memory");
     if (rc == 0 && n_users == 0)
         fprintf(stderr, "no users yet: create the first administrator with "
                         "'vmsctl user add NAME --admin'\n");
 done:
-    vmsctl_table_free(table);
     free(users);
     free(roles);
     return rc < 0 ? VMSCTL_EXIT_FAILURE : VMSCTL_EXIT_OK;
@@ -314,7 +276,7 @@ static int user_passwd(auth_t *auth, const user_args_t *args)
     auth_user_t user;
     int rc;
 
-    if (user_find(auth, args->command, args->name, &user) < 0)
+    if (vmsctl_admin_find_user(auth, args->command, args->name, &user) < 0)
         return VMSCTL_EXIT_FAILURE;
     if (user.source != AUTH_SOURCE_LOCAL) {
         vmsctl_error(args->command,
@@ -344,7 +306,7 @@ static int user_set_disabled(auth_t *auth, const user_args_t *args,
     auth_user_t user;
     int rc;
 
-    if (user_find(auth, args->command, args->name, &user) < 0)
+    if (vmsctl_admin_find_user(auth, args->command, args->name, &user) < 0)
         return VMSCTL_EXIT_FAILURE;
     rc = auth_user_set_disabled(auth, VMSCTL_ADMIN_ACTOR, user.name,
                                 disabled, err, sizeof(err));
@@ -375,7 +337,7 @@ static int user_rm(auth_t *auth, const user_args_t *args)
     auth_user_t user;
     int rc;
 
-    if (user_find(auth, args->command, args->name, &user) < 0)
+    if (vmsctl_admin_find_user(auth, args->command, args->name, &user) < 0)
         return VMSCTL_EXIT_FAILURE;
     rc = auth_user_delete(auth, VMSCTL_ADMIN_ACTOR, user.name, err,
                           sizeof(err));
@@ -393,7 +355,7 @@ static int user_role(auth_t *auth, const user_args_t *args)
     auth_user_t user;
     int rc;
 
-    if (user_find(auth, args->command, args->name, &user) < 0)
+    if (vmsctl_admin_find_user(auth, args->command, args->name, &user) < 0)
         return VMSCTL_EXIT_FAILURE;
     if (user_check_role(auth, args->command, args->role) < 0)
         return VMSCTL_EXIT_FAILURE;
@@ -410,7 +372,7 @@ static int user_totp_reset(auth_t *auth, const user_args_t *args)
     auth_user_t user;
     int rc;
 
-    if (user_find(auth, args->command, args->name, &user) < 0)
+    if (vmsctl_admin_find_user(auth, args->command, args->name, &user) < 0)
         return VMSCTL_EXIT_FAILURE;
     rc = auth_totp_disable(auth, VMSCTL_ADMIN_ACTOR, user.name);
     if (rc < 0)
@@ -479,17 +441,20 @@ static int user_parse(const user_command_t *cmd, int argc, char **argv,
             return vmsctl_option_error(cmd->command, opt, argv, cmd->usage);
         }
         if (!(cmd->allowed & needs))
-            return user_usage_error(args, "option '%s' does not apply here",
-                                    argv[optind - 1]);
+            return vmsctl_usage_error(args->command, args->usage,
+                                      "option '%s' does not apply here",
+                                      argv[optind - 1]);
     }
     if (args->admin_role && args->role)
-        return user_usage_error(args, "pass --admin or --role ROLE, not both");
+        return vmsctl_usage_error(args->command, args->usage,
+                                  "pass --admin or --role ROLE, not both");
     if (argc - optind < cmd->positionals)
-        return user_usage_error(args, "missing %s",
-                                argc - optind == 0 ? "user NAME" : "ROLE");
+        return vmsctl_usage_error(args->command, args->usage, "missing %s",
+                                  argc - optind == 0 ? "user NAME" : "ROLE");
     if (argc - optind > cmd->positionals)
-        return user_usage_error(args, "unexpected argument '%s'",
-                                argv[optind + cmd->positionals]);
+        return vmsctl_usage_error(args->command, args->usage,
+                                  "unexpected argument '%s'",
+                                  argv[optind + cmd->positionals]);
     if (cmd->positionals >= 1)
         args->name = argv[optind];
     if (cmd->positionals == 2)
@@ -504,12 +469,10 @@ int vmsctl_user_main(const vmsctl_admin_t *admin, int argc, char **argv)
     auth_t *auth = NULL;
     int rc;
 
-    if (argc < 2) {
-        vmsctl_error("user", "missing command: add, list, passwd, disable, "
-                             "enable, rm, role or totp-reset");
-        fputs(user_usage, stderr);
-        return VMSCTL_EXIT_USAGE;
-    }
+    if (argc < 2)
+        return vmsctl_usage_error("user", user_usage,
+                                  "missing command: add, list, passwd, "
+                                  "disable, enable, rm, role or totp-reset");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(user_usage, stdout);
         return VMSCTL_EXIT_OK;
@@ -518,11 +481,9 @@ int vmsctl_user_main(const vmsctl_admin_t *admin, int argc, char **argv)
          i++)
         if (strcmp(argv[1], user_commands[i].name) == 0)
             cmd = &user_commands[i];
-    if (!cmd) {
-        vmsctl_error("user", "unknown command '%s'", argv[1]);
-        fputs(user_usage, stderr);
-        return VMSCTL_EXIT_USAGE;
-    }
+    if (!cmd)
+        return vmsctl_usage_error("user", user_usage, "unknown command '%s'",
+                                  argv[1]);
     memset(&args, 0, sizeof(args));
     args.admin = *admin;
     rc = user_parse(cmd, argc - 1, argv + 1, &args);
