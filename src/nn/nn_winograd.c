@@ -256,12 +256,12 @@ static void nn_wino_output(const struct nn_wino_ctx *w, int b, size_t t0,
     }
 }
 
-static void nn_wino_blocks(void *ctx, size_t begin, size_t end)
+static void nn_wino_blocks(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_wino_ctx *w = ctx;
     const struct nn_conv_args *a = w->a;
-    size_t slot = nn_pool_slot(w->m->pool, begin, w->blocks * (size_t)a->n);
-    float *v = a->scratch + slot * (w->m->scratch_per_thread / sizeof(float));
+    float *v = a->scratch +
+               (size_t)thread * (w->m->scratch_per_thread / sizeof(float));
     float *mm = v + 16 * (size_t)NN_WINO_TILES * (size_t)a->c;
     float *zero = mm + 16 * (size_t)NN_WINO_TILES * (size_t)a->oc;
 
