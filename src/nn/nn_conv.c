@@ -314,11 +314,14 @@ void nn_conv2d(struct nn_model *m, const struct nn_conv_args *a)
     c.rows_per_block = nn_conv_block_rows(k, c.pixels);
     if (c.rows_per_block == 0)
         return;
-    /* Small feature maps: at least one block per thread when possible. */
+    /* Small feature maps: see NN_BLOCKS_PER_THREAD. */
     size_t threads = (size_t)nn_pool_threads(m->pool);
-    size_t share = (c.pixels * (size_t)a->n + threads - 1) / threads;
+    size_t parts = threads > 1 ? threads * NN_BLOCKS_PER_THREAD : 1;
+    size_t share = (c.pixels * (size_t)a->n + parts - 1) / parts;
 
     share = (share + 15) / 16 * 16;
+    if (parts > 1 && share < NN_MIN_BLOCK_PIXELS)
+        share = NN_MIN_BLOCK_PIXELS;
     if (a->n == 1 && share < c.rows_per_block)
         c.rows_per_block = share;
     c.rows_per_block = nn_balance_rows(c.pixels, c.rows_per_block,
@@ -1369,11 +1372,15 @@ void nn_conv2d_dw(struct nn_model *m, const struct nn_conv_args *ex,
     struct nn_dwpw_ctx c = {ex, dw, pw, nn_conv2d_dw_block_rows(dw), 0, 0,
                             m};
     int threads = nn_pool_threads(m->pool);
-    /* Small feature maps: at least one block per thread when possible. */
-    int share = (dw->oh + threads - 1) / threads;
+    int parts = threads > 1 ? threads * NN_BLOCKS_PER_THREAD : 1;
+    /* Small feature maps: see NN_BLOCKS_PER_THREAD. */
+    int share = (dw->oh + parts - 1) / parts;
+    int min_rows = (NN_MIN_BLOCK_PIXELS + dw->ow - 1) / dw->ow;
 
     for (int i = 0; i < threads; i++)
         c.window[i].img = -1;
+    if (parts > 1 && share < min_rows)
+        share = min_rows;
     if (dw->n == 1 && share < c.rows_per_block)
         c.rows_per_block = share;
     c.rows_per_block = (int)nn_balance_rows(

@@ -296,8 +296,13 @@ void nn_winograd(struct nn_model *m, const struct nn_conv_args *a,
 
     w.tiles = (size_t)w.tiles_x * w.tiles_y;
     w.per_block = NN_WINO_TILES;
-    if (a->n == 1 && (w.tiles + threads - 1) / threads < w.per_block)
-        w.per_block = (w.tiles + threads - 1) / threads;
+    size_t parts = threads > 1 ? threads * NN_BLOCKS_PER_THREAD : 1;
+
+    /* Small feature maps: see NN_BLOCKS_PER_THREAD. */
+    if (a->n == 1 && (w.tiles + parts - 1) / parts < w.per_block)
+        w.per_block = (w.tiles + parts - 1) / parts;
+    if (parts > 1 && w.per_block < NN_MIN_BLOCK_PIXELS / 4)
+        w.per_block = NN_MIN_BLOCK_PIXELS / 4;
     if (w.per_block == 0)
         return;
     w.blocks = (w.tiles + w.per_block - 1) / w.per_block;
