@@ -37,6 +37,17 @@
 #define NN_POOL_CLAIMS_PER_SHARE 16
 
 /*
+ * Loops run on the caller alone while every worker was last seen on the
+ * caller's CPU, up to one in NN_POOL_RECHECK, which wakes the workers so
+ * that the kernel can place them elsewhere.  The kernel puts a woken
+ * worker on the caller's CPU when the other CPUs are busy, and threads
+ * that share a CPU only add context switches.  With both threads of
+ * centernet forced onto one CPU, a run took 40.1 to 40.5 ms with this
+ * check, 40.9 to 41.7 ms without it, and 39.1 to 39.9 ms on one thread.
+ */
+#define NN_POOL_RECHECK 8
+
+/*
  * The share of one thread: next unit (low 32 bits) and end (high 32 bits).
  * Its owner takes units from the front and other threads take the back
  * half, both with a compare-and-swap of the whole word.  On its own cache
@@ -44,6 +55,7 @@
  */
 struct nn_pool_share {
     _Alignas(64) atomic_uint_least64_t span;
+    atomic_int cpu;             /* CPU the worker last ran a loop on */
 };
 
 struct nn_pool {
@@ -58,6 +70,7 @@ struct nn_pool {
     _Alignas(64) atomic_size_t remaining;
     atomic_int stop;
     int spin;                   /* budget of the thread in nn_pool_run */
+    unsigned loop_count;        /* loops started, for NN_POOL_RECHECK */
     /*
      * The loop.  nn_pool_run writes these fields, then publishes the
      * shares with release stores.  A thread reads them only after it
@@ -254,6 +267,8 @@ static void *nn_pool_main(void *arg)
         /* Loops that ended while this thread was away leave nothing to
          * claim, so the thread only looks at the newest one. */
         seen = atomic_load_explicit(&p->generation, memory_order_acquire);
+        atomic_store_explicit(&p->shares[w->index].cpu, sched_getcpu(),
+                              memory_order_relaxed);
         nn_pool_work(p, w->index);
     }
     free(w);
@@ -284,8 +299,10 @@ int nn_pool_new(int threads, struct nn_pool **out)
         p->threads = 1;
         goto fail;
     }
-    for (int i = 0; i < threads; i++)
+    for (int i = 0; i < threads; i++) {
         atomic_init(&p->shares[i].span, 0);
+        atomic_init(&p->shares[i].cpu, -1);
+    }
     for (int i = 1; i < threads; i++) {
         struct nn_pool_worker *w = malloc(sizeof(*w));
 
@@ -363,6 +380,24 @@ done:
                               memory_order_relaxed);
 }
 
+/* Whether every worker was last seen on the caller's CPU; see
+ * NN_POOL_RECHECK. */
+static bool nn_pool_colocated(struct nn_pool *p)
+{
+    int cpu;
+
+    if (++p->loop_count % NN_POOL_RECHECK == 0)
+        return false;
+    cpu = sched_getcpu();
+    if (cpu < 0)
+        return false;
+    for (int i = 1; i < p->threads; i++)
+        if (atomic_load_explicit(&p->shares[i].cpu, memory_order_relaxed) !=
+            cpu)
+            return false;
+    return true;
+}
+
 void nn_pool_run(struct nn_pool *p, size_t count, nn_pool_fn fn, void *ctx)
 {
     size_t units, chunk, extra, grain;
@@ -371,6 +406,12 @@ void nn_pool_run(struct nn_pool *p, size_t count, nn_pool_fn fn, void *ctx)
         return;
     if (!p || p->threads == 1 || count == 1) {
         fn(ctx, 0, count, 0);
+        return;
+    }
+    if (nn_pool_colocated(p)) {
+        fn(ctx, 0, count, 0);
+        atomic_fetch_add_explicit(&p->loops, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&p->alone_loops, 1, memory_order_relaxed);
         return;
     }
     /* Shares count units of items in 32 bits. */

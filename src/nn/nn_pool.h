@@ -38,7 +38,8 @@ int nn_pool_threads(const struct nn_pool *pool);
  * late or is descheduled holds back the loop only by the items it has
  * already taken, and a worker that starts after every item was taken
  * skips the loop.  A thread gets consecutive items in increasing order
- * until it takes over part of another share.
+ * until it takes over part of another share.  While every worker was
+ * last seen on the caller's CPU, most loops run on the caller alone.
  */
 void nn_pool_run(struct nn_pool *pool, size_t count, nn_pool_fn fn,
                  void *ctx);
