@@ -74,7 +74,7 @@ struct nn_pool {
     /*
      * The loop.  nn_pool_run writes these fields, then publishes the
      * shares with release stores.  A thread reads them only after it
-     * claimed units, which keeps the loop from ending, so it never sees
+     * claimed units, which keeps the loop from ending, so it never reads
      * the fields of another loop.
      */
     nn_pool_fn fn;
@@ -149,9 +149,9 @@ static bool nn_pool_claim(struct nn_pool *p, int self, uint32_t *lo,
 /*
  * Take the back half of the largest share of another thread.  Thread
  * self keeps the first grain of it to run at once and publishes the rest
- * as its own share, unless that share is no longer empty (a new loop gave
- * it units), in which case self runs all of it.  Returns false when every
- * share is empty.
+ * as its own share.  If that share is no longer empty because a new loop
+ * gave it units, self runs all of the stolen units itself.  Returns false
+ * when every share is empty.
  */
 static bool nn_pool_steal(struct nn_pool *p, int self, uint32_t *lo,
                           uint32_t *hi)
