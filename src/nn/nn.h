@@ -24,7 +24,10 @@ enum nn_dtype {
 
 /* Options for nn_model_open.  A zeroed struct selects the defaults. */
 struct nn_options {
-    /* Threads for OpenBLAS and for the runtime's own kernels; 0 means 1. */
+    /*
+     * Threads for OpenBLAS and for the runtime's own kernels; 0 means 1,
+     * at most 64 (more is an error).
+     */
     int threads;
     /*
      * SHA-256 manifest ("<hex>  <model dir name>/<file>" per line) that
@@ -78,7 +81,10 @@ int nn_model_open_memory(const char *name, const char *json, size_t json_len,
 
 void nn_model_free(nn_model *model);
 
-/* Set the thread count used by later runs (OpenBLAS and own threads). */
+/*
+ * Set the thread count used by later runs (OpenBLAS and own threads).
+ * Returns -EINVAL for more than 64 threads.
+ */
 int nn_model_set_threads(nn_model *model, int threads);
 
 int nn_model_input_count(const nn_model *model);

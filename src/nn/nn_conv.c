@@ -259,7 +259,7 @@ struct nn_conv_ctx {
  * convolution is 1x1), a single-threaded sgemm and the epilogue while the
  * block is still in cache.  Each pool thread uses its own scratch slice.
  */
-static void nn_conv_blocks(void *ctx, size_t begin, size_t end)
+static void nn_conv_blocks(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_conv_ctx *c = ctx;
     const struct nn_conv_args *a = c->a;
@@ -267,11 +267,10 @@ static void nn_conv_blocks(void *ctx, size_t begin, size_t end)
     size_t in_img = (size_t)a->h * a->w * a->c;
     size_t out_img = c->pixels * (size_t)a->oc;
     bool direct = nn_conv_is_direct(a);
-    size_t slot = nn_pool_slot(c->m->pool, begin,
-                               c->blocks_per_image * (size_t)a->n);
     /* Direct convolutions have no scratch; offsetting NULL is undefined
      * even by zero. */
-    float *col = a->scratch ? a->scratch + slot * c->scratch_stride : NULL;
+    float *col = a->scratch ? a->scratch + (size_t)thread * c->scratch_stride
+                            : NULL;
 
     for (size_t blk = begin; blk < end; blk++) {
         size_t img = blk / c->blocks_per_image;
@@ -315,11 +314,14 @@ void nn_conv2d(struct nn_model *m, const struct nn_conv_args *a)
     c.rows_per_block = nn_conv_block_rows(k, c.pixels);
     if (c.rows_per_block == 0)
         return;
-    /* Small feature maps: at least one block per thread when possible. */
+    /* Small feature maps: see NN_BLOCKS_PER_THREAD. */
     size_t threads = (size_t)nn_pool_threads(m->pool);
-    size_t share = (c.pixels * (size_t)a->n + threads - 1) / threads;
+    size_t parts = threads > 1 ? threads * NN_BLOCKS_PER_THREAD : 1;
+    size_t share = (c.pixels * (size_t)a->n + parts - 1) / parts;
 
     share = (share + 15) / 16 * 16;
+    if (parts > 1 && share < NN_MIN_BLOCK_PIXELS)
+        share = NN_MIN_BLOCK_PIXELS;
     if (a->n == 1 && share < c.rows_per_block)
         c.rows_per_block = share;
     c.rows_per_block = nn_balance_rows(c.pixels, c.rows_per_block,
@@ -382,7 +384,7 @@ static void nn_dw_row_c(const struct nn_conv_args *a, const float *in,
 }
 
 /* Portable depthwise rows [begin, end) of one image. */
-static void nn_dw_rows_c(void *ctx, size_t begin, size_t end)
+static void nn_dw_rows_c(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_dw_ctx *d = ctx;
     const struct nn_conv_args *a = d->a;
@@ -1020,7 +1022,7 @@ static void nn_dw_row_avx512(const struct nn_conv_args *a, const float *in,
 
 /* AVX2/FMA depthwise rows [begin, end) of one image. */
 __attribute__((target("avx2,fma")))
-static void nn_dw_rows_avx2(void *ctx, size_t begin, size_t end)
+static void nn_dw_rows_avx2(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_dw_ctx *d = ctx;
     const struct nn_conv_args *a = d->a;
@@ -1146,7 +1148,7 @@ static inline void nn_conv_small_row(const struct nn_conv_args *a, int b,
 }
 
 __attribute__((target("avx2,fma")))
-static void nn_conv_small_rows(void *ctx, size_t begin, size_t end)
+static void nn_conv_small_rows(void *ctx, size_t begin, size_t end, int thread)
 {
     const struct nn_conv_args *a = ctx;
 
@@ -1247,11 +1249,21 @@ bool nn_conv2d_expand_ok(const struct nn_conv_args *ex,
            ex->oh == dw->h && ex->ow == dw->w && ex->oc == dw->c;
 }
 
+/*
+ * Rows [lo, hi) of the expanded input of image img that a thread's
+ * scratch slice holds; kept between the calls of one loop, because the
+ * pool gives a thread consecutive blocks in several calls.
+ */
+struct nn_dwpw_window {
+    _Alignas(64) int img, lo, hi;
+};
+
 struct nn_dwpw_ctx {
     const struct nn_conv_args *ex, *dw, *pw;
     int rows_per_block, blocks_per_image;
     size_t scratch_stride;
     struct nn_model *m;
+    struct nn_dwpw_window window[NN_POOL_MAX_THREADS];
 };
 
 /*
@@ -1288,21 +1300,20 @@ static void nn_expand_window(const struct nn_conv_args *ex, float *x,
  * depthwise rows of the block go to this thread's scratch slice, then one
  * sgemm and the epilogue of the 1x1 convolution write the output rows.
  * With an expanding 1x1 convolution ex in front, the depthwise input rows
- * come from a window of its output rows after the block in the slice.  A
- * thread's blocks are consecutive, so each row is computed once per
- * thread.
+ * come from a window of its output rows after the block in the slice.
+ * While a thread's blocks are consecutive, each row is computed once per
+ * thread; after the thread takes over blocks of another thread, the rows
+ * that the two share are computed by both.
  */
-static void nn_dwpw_blocks(void *ctx, size_t begin, size_t end)
+static void nn_dwpw_blocks(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_dwpw_ctx *c = ctx;
     const struct nn_conv_args *dw = c->dw, *pw = c->pw;
-    size_t total = (size_t)c->blocks_per_image * (size_t)dw->n;
-    float *mid = pw->scratch +
-                 nn_pool_slot(c->m->pool, begin, total) * c->scratch_stride;
+    float *mid = pw->scratch + (size_t)thread * c->scratch_stride;
     size_t mid_row = (size_t)dw->ow * dw->oc;
     size_t out_row = (size_t)pw->ow * pw->oc;
     float *window = mid + (size_t)c->rows_per_block * mid_row;
-    int have_img = -1, have_lo = 0, have_hi = 0;
+    struct nn_dwpw_window *have = &c->window[thread];
 
     for (size_t blk = begin; blk < end; blk++) {
         int img = (int)(blk / (size_t)c->blocks_per_image);
@@ -1323,10 +1334,11 @@ static void nn_dwpw_blocks(void *ctx, size_t begin, size_t end)
 
             lo = lo < 0 ? 0 : lo;
             hi = hi > dw->h ? dw->h : hi;
-            if (img != have_img)
-                have_lo = have_hi = 0;
-            have_img = img;
-            nn_expand_window(c->ex, window, img, &have_lo, &have_hi, lo, hi);
+            if (img != have->img)
+                have->lo = have->hi = 0;
+            have->img = img;
+            nn_expand_window(c->ex, window, img, &have->lo, &have->hi, lo,
+                             hi);
             a.in = window;
             a.in_row0 = lo;
         }
@@ -1360,9 +1372,15 @@ void nn_conv2d_dw(struct nn_model *m, const struct nn_conv_args *ex,
     struct nn_dwpw_ctx c = {ex, dw, pw, nn_conv2d_dw_block_rows(dw), 0, 0,
                             m};
     int threads = nn_pool_threads(m->pool);
-    /* Small feature maps: at least one block per thread when possible. */
-    int share = (dw->oh + threads - 1) / threads;
+    int parts = threads > 1 ? threads * NN_BLOCKS_PER_THREAD : 1;
+    /* Small feature maps: see NN_BLOCKS_PER_THREAD. */
+    int share = (dw->oh + parts - 1) / parts;
+    int min_rows = (NN_MIN_BLOCK_PIXELS + dw->ow - 1) / dw->ow;
 
+    for (int i = 0; i < threads; i++)
+        c.window[i].img = -1;
+    if (parts > 1 && share < min_rows)
+        share = min_rows;
     if (dw->n == 1 && share < c.rows_per_block)
         c.rows_per_block = share;
     c.rows_per_block = (int)nn_balance_rows(

@@ -176,6 +176,19 @@ int nn_plan(struct nn_model *m, char *err, size_t errlen);
 /* (Re)allocate the per-thread scratch for m->threads threads. */
 int nn_plan_scratch(struct nn_model *m);
 
+/*
+ * Blocks per pool thread that the convolutions aim for on feature maps
+ * small enough to need fewer than that: with several blocks each, a
+ * thread that another process delays loses its unclaimed blocks to the
+ * others (see nn_pool_run).  Blocks stay at NN_MIN_BLOCK_PIXELS output
+ * pixels or more (Winograd: a quarter as many 2x2 tiles), where sgemm is
+ * still efficient.  On centernet, 4 blocks per thread in place of 1 left
+ * the sum of per-node minimum times on 2 threads unchanged (20.2 and
+ * 20.1 ms).
+ */
+#define NN_BLOCKS_PER_THREAD 4
+#define NN_MIN_BLOCK_PIXELS 32
+
 /* Kernels (nn_conv.c). */
 struct nn_conv_args {
     const float *in;            /* NHWC */

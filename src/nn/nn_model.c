@@ -902,9 +902,15 @@ static int nn_model_build(struct nn_model *m, json_t *root,
         return rc;
     m->simd = !m->opt.no_simd && nn_cpu_has_avx2();
     m->avx512 = m->simd && !m->opt.no_avx512 && nn_cpu_has_avx512();
+    if (m->threads > NN_POOL_MAX_THREADS)
+        return nn_node_error(m, NULL, err, errlen, -EINVAL,
+                             "%d threads requested but at most %d are "
+                             "supported; set nn_options.threads lower",
+                             m->threads, NN_POOL_MAX_THREADS);
     rc = nn_pool_new(m->threads, &m->pool);
     if (rc < 0)
-        return rc;
+        return nn_node_error(m, NULL, err, errlen, rc,
+                             "cannot start %d threads", m->threads);
     return nn_plan(m, err, errlen);
 }
 

@@ -469,7 +469,7 @@ struct nn_bin_ctx {
 };
 
 NN_AVX2_CLONE
-static void nn_binary_rows(void *ctx, size_t begin, size_t end)
+static void nn_binary_rows(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_bin_ctx *c = ctx;
     struct nn_model *m = c->m;
@@ -512,7 +512,7 @@ struct nn_flat_ctx {
 
 #define NN_CHUNK 16384
 
-static void nn_binary_flat(void *ctx, size_t begin, size_t end)
+static void nn_binary_flat(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_flat_ctx *f = ctx;
     int64_t lo = (int64_t)begin * NN_CHUNK;
@@ -601,7 +601,7 @@ struct nn_unary_ctx {
     bool simd;
 };
 
-static void nn_unary_range(void *ctx, size_t begin, size_t end)
+static void nn_unary_range(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_unary_ctx *u = ctx;
 
@@ -612,12 +612,12 @@ static void nn_unary_range(void *ctx, size_t begin, size_t end)
 }
 
 /* Unary op over 4096-element chunks [begin, end). */
-static void nn_unary_chunks(void *ctx, size_t begin, size_t end)
+static void nn_unary_chunks(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_unary_ctx *u = ctx;
 
     nn_unary_range(u, begin * 4096,
-                   end * 4096 < u->count ? end * 4096 : u->count);
+                   end * 4096 < u->count ? end * 4096 : u->count, thread);
 }
 
 static int nn_exec_unary(struct nn_model *m, struct nn_node *n, char *err,
@@ -648,7 +648,7 @@ static int nn_exec_unary(struct nn_model *m, struct nn_node *n, char *err,
     size_t chunks = (cnt + 4095) / 4096;
 
     if (cnt > 0 && cnt < 65536)
-        nn_unary_range(&u, 0, cnt);
+        nn_unary_range(&u, 0, cnt, 0);
     else
         nn_pool_run(m->pool, chunks, nn_unary_chunks, &u);
     return 0;
@@ -696,7 +696,7 @@ struct nn_mean_ctx {
 
 /* NHWC spatial mean of channel blocks [begin, end) of 16 channels. */
 NN_AVX2_CLONE
-static void nn_mean_spatial(void *ctx, size_t begin, size_t end)
+static void nn_mean_spatial(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_mean_ctx *mc = ctx;
     int64_t c0 = (int64_t)begin * 16;
@@ -855,7 +855,7 @@ static void nn_keep_max_row(float *restrict o, const float *restrict x,
 }
 
 NN_AVX2_CLONE
-static void nn_maxpool_rows(void *ctx, size_t begin, size_t end)
+static void nn_maxpool_rows(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_pool_ctx *p = ctx;
     struct nn_model *m = p->m;
@@ -906,7 +906,8 @@ static void nn_maxpool_rows(void *ctx, size_t begin, size_t end)
  * output buffer: k + k compares per value in place of k * k.
  */
 NN_AVX2_CLONE
-static void nn_maxpool_sep_rows(void *ctx, size_t begin, size_t end)
+static void nn_maxpool_sep_rows(void *ctx, size_t begin, size_t end,
+                                int thread)
 {
     struct nn_pool_ctx *p = ctx;
     struct nn_model *m = p->m;
@@ -923,7 +924,7 @@ static void nn_maxpool_sep_rows(void *ctx, size_t begin, size_t end)
         int b = (int)(r / (size_t)OH), oy = (int)(r % (size_t)OH);
         float *o = out + ((size_t)b * OH + oy) * OW * C;
         float *colmax = (float *)m->scratch +
-                        nn_pool_slot(m->pool, begin, p->rows) *
+                        (size_t)thread *
                             (m->scratch_per_thread / sizeof(float));
         int y0 = oy - p->pt, y1 = y0 + kh;
 
@@ -1051,7 +1052,7 @@ static void nn_resize_coord(int o, int in, int out, bool align, bool half,
 }
 
 NN_AVX2_CLONE
-static void nn_resize_rows(void *ctx, size_t begin, size_t end)
+static void nn_resize_rows(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_pool_ctx *p = ctx;
     struct nn_model *m = p->m;
@@ -1147,7 +1148,7 @@ struct nn_concat_ctx {
  * input per row, with the fused ReLU applied while copying if any.
  */
 NN_AVX2_CLONE
-static void nn_concat_rows(void *ctx, size_t begin, size_t end)
+static void nn_concat_rows(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_concat_ctx *cc = ctx;
     struct nn_model *m = cc->m;
@@ -1194,7 +1195,7 @@ static int nn_exec_concat(struct nn_model *m, struct nn_node *n, char *err,
         cc.inner *= o->dims[d];
     /* Copies below 128 KiB stay on the calling thread. */
     if ((size_t)o->count * cc.es < (128u << 10))
-        nn_concat_rows(&cc, 0, (size_t)outer);
+        nn_concat_rows(&cc, 0, (size_t)outer, 0);
     else
         nn_pool_run(m->pool, (size_t)outer, nn_concat_rows, &cc);
     return 0;
@@ -1281,7 +1282,7 @@ struct nn_cast_ctx {
 };
 
 NN_AVX2_CLONE
-static void nn_cast_range(void *ctx, size_t begin, size_t end)
+static void nn_cast_range(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_cast_ctx *c = ctx;
     const struct nn_tensor *x = c->x, *y = c->y;
@@ -1782,7 +1783,7 @@ struct nn_tr_ctx {
     int64_t rows, cols;         /* per batch: out[c][r] = in[r][c] */
 };
 
-static void nn_transpose_batch(void *ctx, size_t begin, size_t end)
+static void nn_transpose_batch(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_tr_ctx *t = ctx;
     const int64_t B = 32;

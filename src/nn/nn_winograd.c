@@ -256,12 +256,12 @@ static void nn_wino_output(const struct nn_wino_ctx *w, int b, size_t t0,
     }
 }
 
-static void nn_wino_blocks(void *ctx, size_t begin, size_t end)
+static void nn_wino_blocks(void *ctx, size_t begin, size_t end, int thread)
 {
     struct nn_wino_ctx *w = ctx;
     const struct nn_conv_args *a = w->a;
-    size_t slot = nn_pool_slot(w->m->pool, begin, w->blocks * (size_t)a->n);
-    float *v = a->scratch + slot * (w->m->scratch_per_thread / sizeof(float));
+    float *v = a->scratch +
+               (size_t)thread * (w->m->scratch_per_thread / sizeof(float));
     float *mm = v + 16 * (size_t)NN_WINO_TILES * (size_t)a->c;
     float *zero = mm + 16 * (size_t)NN_WINO_TILES * (size_t)a->oc;
 
@@ -296,8 +296,13 @@ void nn_winograd(struct nn_model *m, const struct nn_conv_args *a,
 
     w.tiles = (size_t)w.tiles_x * w.tiles_y;
     w.per_block = NN_WINO_TILES;
-    if (a->n == 1 && (w.tiles + threads - 1) / threads < w.per_block)
-        w.per_block = (w.tiles + threads - 1) / threads;
+    size_t parts = threads > 1 ? threads * NN_BLOCKS_PER_THREAD : 1;
+
+    /* Small feature maps: see NN_BLOCKS_PER_THREAD. */
+    if (a->n == 1 && (w.tiles + parts - 1) / parts < w.per_block)
+        w.per_block = (w.tiles + parts - 1) / parts;
+    if (parts > 1 && w.per_block < NN_MIN_BLOCK_PIXELS / 4)
+        w.per_block = NN_MIN_BLOCK_PIXELS / 4;
     if (w.per_block == 0)
         return;
     w.blocks = (w.tiles + w.per_block - 1) / w.per_block;

@@ -210,6 +210,17 @@ static void test_small_models(void)
                   sizeof(err));
     expect_error("invalid JSON", rc, err, (const char *const[]){
         "invalid JSON", NULL});
+
+    struct nn_options many = {.skip_hash_check = 1, .threads = 65};
+    nn_model *m = NULL;
+
+    snprintf(json, sizeof(json), small_model_fmt, "Add", "w");
+    rc = nn_model_open_memory("centernet", json, strlen(json), ok,
+                              sizeof(ok), &many, &m, err, sizeof(err));
+    nn_model_free(m);
+    expect_error("65 threads", rc, err, (const char *const[]){
+        "65 threads requested", "at most 64", NULL});
+    CHECK(rc == -EINVAL, "65 threads returns %d, expected -EINVAL", rc);
 }
 
 /* Copy the installed centernet into work/centernet with a manifest. */
