@@ -1,7 +1,7 @@
 """Access control of the running daemon: every route of the route table
 without a credential and as users with fewer rights, brute-force
-throttling and lockout, the second factor over HTTP, TLS, and hostile
-requests."""
+throttling and lockout, the second factor over HTTP, and TLS. Hostile
+requests are in test_hostile.py."""
 
 import base64
 import hashlib
@@ -130,7 +130,8 @@ def test_route_walk():
                       f"{now_us - 60_000_000}&to={now_us}&download=1")
             status, _, reply = vmsd.request("GET", export,
                                             headers=as_user(viewer))
-            assert status == 403 and "export" in reply["error"], reply
+            assert status == 403, reply
+            assert "export" in reply["error"], reply
             status, headers, _ = vmsd.request("GET", export, raw=True)
             assert status in (200, 404), status  # 404: nothing recorded
             if status == 200:
@@ -273,7 +274,8 @@ def test_brute_force():
             windows = int(elapsed / lockout_s) + 1
             assert statuses.get(401, 0) <= 10 * windows, (statuses, elapsed)
             assert statuses.get(429, 0) >= 1000 - 10 * windows, statuses
-            assert probe.count > 10 and not probe.errors, probe.errors
+            assert probe.count > 10, probe.count
+            assert not probe.errors, probe.errors
             assert probe.worst < 2.0, f"other user waited {probe.worst} s"
             print(f"one address: {statuses} in {elapsed:.1f} s, other "
                   f"user's slowest request {probe.worst * 1000:.0f} ms")
@@ -307,7 +309,7 @@ def test_brute_force():
             assert statuses.get(401, 0) <= 10 * windows, (statuses, elapsed)
             print(f"200 addresses: {statuses} in {elapsed:.1f} s")
 
-            # An unknown account answers exactly like a known one.
+            # An unknown account gets exactly the responses of a known one.
             seen = []
             for user in ("victim3-does-not-exist", "other"):
                 seq = [login_from(vmsd, "127.0.7.1" if user == "other"
@@ -320,8 +322,8 @@ def test_brute_force():
             status, _, reply = vmsd.request(
                 "GET", "/api/v1/audit?action=login.&limit=1000")
             assert status == 200, reply
-            assert len(reply["entries"]) == 1000 and reply["truncated"], \
-                (len(reply["entries"]), reply["truncated"])
+            assert len(reply["entries"]) == 1000, len(reply["entries"])
+            assert reply["truncated"], reply["truncated"]
         finally:
             vmsd.stop()
 
@@ -360,18 +362,21 @@ def test_totp_over_http():
 
             # Password alone is no longer enough.
             status, reply = vmsd.login("otto", PASSWORD)
-            assert status == 401 and reply.get("totp_required"), reply
+            assert status == 401, reply
+            assert reply.get("totp_required"), reply
             # A code from the wrong time step is refused.
             status, reply = vmsd.login("otto", PASSWORD,
                                        totp(secret, time.time() - 300))
-            assert status == 401 and not reply.get("token"), reply
+            assert status == 401, reply
+            assert not reply.get("token"), reply
             # Wait for a fresh step: the confirmation used this one.
             step = int(time.time() // 30)
             wait_for(lambda: int(time.time() // 30) > step, 31,
                      what="the next TOTP time step")
             code = totp(secret)
             status, reply = vmsd.login("otto", PASSWORD, code)
-            assert status == 200 and reply["token"], reply
+            assert status == 200, reply
+            assert reply["token"], reply
             # The same code a second time is refused.
             status, reply = vmsd.login("otto", PASSWORD, code)
             assert status == 401, reply
@@ -437,9 +442,9 @@ def test_tls():
                  "password": vmstest.ADMIN_PASSWORD}, auth=False)
             assert status == 200, status
             cookie = headers["set-cookie"]
-            assert cookie.startswith("__Host-") and "Secure" in cookie, \
-                cookie
-            # Plain HTTP on the TLS port gets no answer.
+            assert cookie.startswith("__Host-"), cookie
+            assert "Secure" in cookie, cookie
+            # Plain HTTP on the TLS port gets no HTTP response.
             conn = http.client.HTTPConnection("127.0.0.1", vmsd.port,
                                               timeout=10)
             try:
