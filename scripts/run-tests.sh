@@ -44,8 +44,8 @@ meson test -C build --num-processes "$jobs" --print-errorlogs ||
     status=1
 # A small quarantine keeps ASan's own memory use close to the program's,
 # so the tests that bound the daemon's memory stay meaningful.
-# The crash loop's 30 kills prove recovery in the normal build; under
-# ASan 10 kills check memory safety across restarts at a third of the
+# The crash loop's 30 kills prove recovery in the normal build. Under
+# ASan, 10 kills check memory safety across restarts in a third of the
 # time.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:quarantine_size_mb=16 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

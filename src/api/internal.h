@@ -42,7 +42,7 @@ typedef struct api_conn {
     size_t body_len;
     int body_too_large;
     int dispatched;         /* the request went to its route */
-    /* Who sent the request (NULL on public routes), freed when the
+    /* The request's sender (NULL on public routes), freed when the
      * next request starts or the connection closes. */
     auth_principal_t *principal;
     char token[AUTH_API_KEY_LEN + 1]; /* its credential, for logout */
@@ -118,7 +118,7 @@ void api_audit(api_conn_t *c, const char *action, const char *target,
                const char *outcome, const char *detail_fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Returns 1 if the request's principal holds one of rights on
+/* Returns 1 if the request's principal has one of rights on
  * camera_id. */
 int api_can(const api_conn_t *c, int64_t camera_id, uint32_t rights);
 
@@ -174,7 +174,7 @@ int api_ptz(api_conn_t *c, int64_t camera_id, const char *rest);
  * queued data. */
 int api_live_target(struct lws *wsi, hub_t **hub_out, int64_t *id_out,
                     const char **stream_out);
-/* Returns 0 if p holds the live right on every camera that the upgrade
+/* Returns 0 if p has the live right on every camera that the upgrade
  * request on wsi names, -EACCES if not, -ENOENT for a URL that names
  * none. */
 int api_live_allowed(struct lws *wsi, const auth_principal_t *p);

@@ -138,7 +138,7 @@ static int api_hold_create(api_conn_t *c)
         json_object_foreach(obj, key, v) {
             if (strcmp(key, "camera_id") && strcmp(key, "start_us") &&
                 strcmp(key, "end_us") && strcmp(key, "reason")) {
-                /* key belongs to obj: answer before freeing it. */
+                /* key belongs to obj, so respond before freeing it. */
                 rc = api_respond_error(c, 400,
                                        "unknown field '%s': expected "
                                        "camera_id, start_us, end_us and "
