@@ -100,10 +100,12 @@ async function loadCameras() {
 // Restart a player that received nothing for this long.
 const LIVE_STALL_MS = 5000;
 // Seconds of buffer kept ahead of playback: a seek brings a lag beyond
-// LIVE_SEEK_S back to LIVE_TARGET_S, and playback speeds up by 10 %
-// beyond twice the target.
+// LIVE_SEEK_S back to LIVE_TARGET_S, and playback runs 10 % faster while
+// the lag exceeds LIVE_CATCHUP_S, one 250 ms fragment plus 150 ms for
+// delivery jitter.
 const LIVE_TARGET_S = 0.3;
 const LIVE_SEEK_S = 2;
+const LIVE_CATCHUP_S = 0.4;
 // Native HLS attempts, and the wait between them.
 const HLS_ATTEMPTS = 4;
 const HLS_RETRY_MS = 4000;
@@ -255,7 +257,7 @@ class MseSink {
       const start = buffered.start(buffered.length - 1);
       video.currentTime = Math.max(start, end - LIVE_TARGET_S);
     }
-    video.playbackRate = end - video.currentTime > 2 * LIVE_TARGET_S ?
+    video.playbackRate = end - video.currentTime > LIVE_CATCHUP_S ?
       1.1 : 1.0;
     if (video.currentTime - buffered.start(0) > 40) {
       sb.remove(buffered.start(0), video.currentTime - 30);

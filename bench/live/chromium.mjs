@@ -44,6 +44,7 @@ function summarize(player) {
     samples: latency.length,
     fragments: player.parts ?? player.fragments,
     errors: player.errors,
+    stalls: player.stalls,
     arrival_ms: { p50: quantile(player.arrival, 0.5),
                   p99: quantile(player.arrival, 0.99) },
     playback_ms: { p50: quantile(latency, 0.5),
@@ -65,6 +66,7 @@ async function measure(context, player, options) {
     await page.evaluate(() => {
       window.vmsPlayer.arrival.length = 0;
       window.vmsPlayer.playback.length = 0;
+      window.vmsPlayer.stalls = 0;
     });
     await page.waitForTimeout(seconds * 1000);
     return summarize(await page.evaluate(() => window.vmsPlayer));

@@ -4,10 +4,13 @@
 // multiplexed live WebSocket. Both record latency samples in
 // window.vmsPlayer: arrival (ms from a fragment's first sample, UTC,
 // to its arrival in the page) and playback (ms from the sample on
-// screen to now, with the buffered seconds ahead of it). The browser tests and bench/live/run.py use them.
+// screen to now, with the buffered seconds ahead of it), and count
+// stalls (the video's waiting events). The browser tests and
+// bench/live/run.py use them.
 //
-// Each function must be self-contained: playwright serializes its
-// source into the page.
+// Each function must be self-contained, because playwright serializes
+// its source into the page. The players need the window.vmsClock that
+// preparePage installs.
 
 // Plays an LL-HLS media playlist (options.playlist, a URL) in <video
 // id="video">. It appends the init segment and the parts from the
@@ -17,15 +20,18 @@
 // failed request is retried; a part that left the window restarts from
 // the newest independent part.
 export function playHls(options) {
-  // Seconds of buffer kept ahead of playback, and the lag that seeks.
+  // Seconds of buffer kept ahead of playback, the lag above which
+  // playback runs faster (as in web/app.js), and the lag that seeks.
   const LIVE_TARGET_S = 0.3;
+  const LIVE_CATCHUP_S = 0.4;
   const LIVE_SEEK_S = 1.5;
   const video = document.getElementById('video');
   const player = {
-    kind: 'hls', parts: 0, errors: 0, resyncs: 0, arrival: [], playback: [],
-    lastError: '', done: false,
+    kind: 'hls', parts: 0, errors: 0, resyncs: 0, stalls: 0, arrival: [],
+    playback: [], lastError: '', done: false,
   };
   window.vmsPlayer = player;
+  video.addEventListener('waiting', () => { player.stalls++; });
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
   const parse = (text) => {
@@ -94,10 +100,7 @@ export function playHls(options) {
   // never stalls must.
   let plain = false;
   let segmentS = 0;
-  // Maps media time to wall time: the first part's PROGRAM-DATE-TIME
-  // against the buffered start after appending it.
-  let wallAtZero = null;
-  let pendingWall = null;
+  const clock = window.vmsClock;
 
   const run = async () => {
     await new Promise((resolve) => mediaSource.addEventListener(
@@ -144,22 +147,16 @@ export function playHls(options) {
             if (!sourceBuffer) {
               const mime = options.mime;
               sourceBuffer = mediaSource.addSourceBuffer(mime);
-              sourceBuffer.addEventListener('updateend', () => {
-                if (wallAtZero === null && pendingWall !== null &&
-                    sourceBuffer.buffered.length) {
-                  wallAtZero = pendingWall -
-                    sourceBuffer.buffered.start(0) * 1000;
-                }
-                pump();
-              });
+              sourceBuffer.addEventListener('updateend', pump);
             }
+            clock.init(new Uint8Array(init));
             appendQueue.push(init);
             map = part.map;
           }
           const bytes = await fetchBytes(part.uri);
           const now = Date.now();
           player.arrival.push(now - part.wallStart);
-          if (pendingWall === null) pendingWall = part.wallStart;
+          clock.fragment(new Uint8Array(bytes), part.wallStart);
           appendQueue.push(bytes);
           pump();
           player.parts++;
@@ -193,13 +190,11 @@ export function playHls(options) {
     }
     // Just after a plain segment arrives, the lag is up to one segment
     // plus what is left of the previous one.
-    video.playbackRate = lag > (plain ? target + 0.3 : 2 * target) ?
+    video.playbackRate = lag > (plain ? target + 0.3 : LIVE_CATCHUP_S) ?
       1.15 : 1.0;
-    if (wallAtZero !== null && !video.paused) {
-      player.playback.push({
-        buffer: end - video.currentTime,
-        latency: Date.now() - (wallAtZero + video.currentTime * 1000),
-      });
+    const latency = clock.latency(video.currentTime);
+    if (latency !== null && !video.paused) {
+      player.playback.push({ buffer: end - video.currentTime, latency });
     }
   }, 250);
   run();
@@ -212,19 +207,20 @@ export function playHls(options) {
 // big-endian microseconds).
 export function playMux(options) {
   const LIVE_TARGET_S = 0.3;
+  const LIVE_CATCHUP_S = 0.4;
   const LIVE_SEEK_S = 1.5;
   const video = document.getElementById('video');
   const player = {
-    kind: 'mse', fragments: 0, errors: 0, arrival: [], playback: [],
-    lastError: '',
+    kind: 'mse', fragments: 0, errors: 0, stalls: 0, arrival: [],
+    playback: [], lastError: '',
   };
   window.vmsPlayer = player;
+  video.addEventListener('waiting', () => { player.stalls++; });
   const mediaSource = new MediaSource();
   video.src = URL.createObjectURL(mediaSource);
   let sourceBuffer = null;
   const queue = [];
-  let wallAtZero = null;
-  let pendingWall = null;
+  const clock = window.vmsClock;
   const pump = () => {
     if (!sourceBuffer || sourceBuffer.updating || !queue.length) return;
     sourceBuffer.appendBuffer(queue.shift());
@@ -239,24 +235,19 @@ export function playMux(options) {
         const info = JSON.parse(new TextDecoder().decode(bytes.subarray(2)));
         if (!sourceBuffer) {
           sourceBuffer = mediaSource.addSourceBuffer(info.mime);
-          sourceBuffer.addEventListener('updateend', () => {
-            if (wallAtZero === null && pendingWall !== null &&
-                sourceBuffer.buffered.length) {
-              wallAtZero = pendingWall - sourceBuffer.buffered.start(0) * 1000;
-            }
-            pump();
-          });
+          sourceBuffer.addEventListener('updateend', pump);
         }
       } else if (bytes[1] === 1) {
+        clock.init(bytes.subarray(2));
         queue.push(bytes.slice(2));
       } else if (bytes[1] === 2) {
         const view = new DataView(bytes.buffer, bytes.byteOffset + 2, 8);
         const startMs = Number(view.getBigUint64(0)) / 1000;
-        if (pendingWall === null) pendingWall = startMs;
         // Arrival against the fragment's first sample, so the
         // fragment's own duration (up to 250 ms) is included, as it is
         // for an HLS part.
         player.arrival.push(Date.now() - startMs);
+        clock.fragment(bytes.subarray(10), startMs);
         queue.push(bytes.slice(10));
         player.fragments++;
       }
@@ -270,12 +261,10 @@ export function playMux(options) {
     const end = sourceBuffer.buffered.end(sourceBuffer.buffered.length - 1);
     const lag = end - video.currentTime;
     if (lag > LIVE_SEEK_S) video.currentTime = end - LIVE_TARGET_S;
-    video.playbackRate = lag > 2 * LIVE_TARGET_S ? 1.15 : 1.0;
-    if (wallAtZero !== null && !video.paused) {
-      player.playback.push({
-        buffer: end - video.currentTime,
-        latency: Date.now() - (wallAtZero + video.currentTime * 1000),
-      });
+    video.playbackRate = lag > LIVE_CATCHUP_S ? 1.15 : 1.0;
+    const latency = clock.latency(video.currentTime);
+    if (latency !== null && !video.paused) {
+      player.playback.push({ buffer: end - video.currentTime, latency });
     }
   }, 250);
   return true;
@@ -286,6 +275,69 @@ export function playMux(options) {
 // (for example /api/v1/status), because Chromium's local network access
 // checks block WebSockets to 127.0.0.1 from pages that a test injects.
 export function preparePage() {
+  // Returns the payload of the box at a path of box types in an fMP4
+  // buffer (Uint8Array), or null.
+  const find = (bytes, types) => {
+    const view = new DataView(bytes.buffer, bytes.byteOffset,
+                              bytes.byteLength);
+    let start = 0;
+    let end = bytes.byteLength;
+    for (const type of types) {
+      let found = null;
+      for (let at = start; at + 8 <= end;) {
+        let size = view.getUint32(at);
+        let header = 8;
+        if (size === 1 && at + 16 <= end) {
+          size = Number(view.getBigUint64(at + 8));
+          header = 16;
+        } else if (size === 0) {
+          size = end - at;
+        }
+        if (size < header || at + size > end) break;
+        const name = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+        if (name === type) {
+          found = { start: at + header, end: at + size };
+          break;
+        }
+        at += size;
+      }
+      if (!found) return null;
+      start = found.start;
+      end = found.end;
+    }
+    return new DataView(bytes.buffer, bytes.byteOffset + start, end - start);
+  };
+  // Maps currentTime to the wall time of the sample on screen with one
+  // mark per fragment (tfdt against the UTC time of its first sample),
+  // so source stalls and reconnects do not shift the figure.
+  window.vmsClock = {
+    timescale: 0,
+    marks: [],
+    init(bytes) {
+      const mdhd = find(bytes, ['moov', 'trak', 'mdia', 'mdhd']);
+      if (mdhd) this.timescale = mdhd.getUint32(mdhd.getUint8(0) ? 20 : 12);
+      this.marks = [];
+    },
+    fragment(bytes, wallMs) {
+      const tfdt = find(bytes, ['moof', 'traf', 'tfdt']);
+      if (!tfdt || !this.timescale) return;
+      const decode = tfdt.getUint8(0) ? Number(tfdt.getBigUint64(4)) :
+        tfdt.getUint32(4);
+      this.marks.push({ media: decode / this.timescale, wall: wallMs });
+      if (this.marks.length > 400) this.marks.splice(0, 200);
+    },
+    // Milliseconds from the sample shown at currentTime to now, or null.
+    latency(currentTime) {
+      let best = null;
+      for (const mark of this.marks) {
+        if (mark.media <= currentTime && (!best || mark.media > best.media)) {
+          best = mark;
+        }
+      }
+      if (!best) return null;
+      return Date.now() - (best.wall + (currentTime - best.media) * 1000);
+    },
+  };
   const video = document.createElement('video');
   video.id = 'video';
   video.muted = true;
