@@ -1,25 +1,35 @@
 #!/bin/sh
 # Installs what the browser tests in tests/browser need: Debian's
-# chromium package (with apt-get, as root, only when /usr/bin/chromium is
-# missing) and the pinned npm packages of tests/browser (npm ci). The npm
-# package is playwright-core, which downloads no browser of its own.
-# Running it again when everything is in place takes about a second.
+# chromium, firefox-esr, webkit2gtk-driver (WebKitGTK's WebDriver and
+# MiniBrowser) and xvfb packages (with apt-get, as root, only when one is
+# missing) and the pinned npm packages of tests/browser (npm
+# ci): playwright-core and puppeteer-core, which download no browser of
+# their own. Running it again when everything is in place takes about a
+# second.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 browser_dir="$top/tests/browser"
 
-if [ -x /usr/bin/chromium ]; then
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+[ -x /usr/bin/firefox-esr ] || missing="$missing firefox-esr"
+[ -x /usr/bin/WebKitWebDriver ] || missing="$missing webkit2gtk-driver"
+[ -x /usr/bin/Xvfb ] || missing="$missing xvfb"
+if [ -z "$missing" ]; then
     echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo present)"
+    echo "firefox: $(/usr/bin/firefox-esr --version 2>/dev/null || echo present)"
+    echo "webkit: $(dpkg-query -W -f '${Version}' webkit2gtk-driver 2>/dev/null || echo present)"
 elif [ "$(id -u)" -eq 0 ]; then
-    echo "chromium: installing Debian's chromium package"
+    echo "browsers: installing Debian's$missing"
     apt-get update
+    # shellcheck disable=SC2086 # one word per package
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        chromium
+        $missing
 else
-    echo "error: /usr/bin/chromium is missing and this script is not" \
-         "running as root, so it cannot install it." >&2
-    echo "Run 'sudo apt-get install chromium', or run this script as" \
+    echo "error:$missing missing and this script is not running as root," \
+         "so it cannot install them." >&2
+    echo "Run 'sudo apt-get install$missing', or run this script as" \
          "root, then run it again." >&2
     exit 1
 fi
@@ -39,6 +49,7 @@ lock="$browser_dir/package-lock.json"
 installed="$browser_dir/node_modules/.package-lock.json"
 if [ -f "$installed" ] &&
    [ -d "$browser_dir/node_modules/playwright-core" ] &&
+   [ -d "$browser_dir/node_modules/puppeteer-core" ] &&
    node -e '
        const fs = require("fs");
        const expected = JSON.parse(fs.readFileSync(process.argv[1])).packages;

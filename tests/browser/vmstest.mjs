@@ -1,5 +1,7 @@
 // Helpers for the browser tests: the real daemon (vmsd), the RTSP test
-// camera and Debian's Chromium driven through playwright-core.
+// camera, and three browsers. Debian's Chromium is driven through
+// playwright-core, Firefox ESR through puppeteer-core (WebDriver BiDi)
+// and WebKitGTK through WebKitWebDriver.
 //
 // Every process a test starts is stopped by PID when the test ends, and
 // every temporary directory (data directory, browser profile) is removed,
@@ -27,6 +29,12 @@ export const FOOTAGE = path.join(SOURCE, 'tests', 'data', 'car-detection.mp4');
 export const FOOTAGE_ONE_SECOND_GOP = path.join(
   SOURCE, 'tests', 'data', 'one-by-one-person-detection.mp4');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const FIREFOX = process.env.FIREFOX || '/usr/bin/firefox-esr';
+export const WEBKIT_DRIVER = process.env.WEBKIT_DRIVER ||
+  '/usr/bin/WebKitWebDriver';
+export const MINIBROWSER = process.env.MINIBROWSER ||
+  '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
+const XVFB = '/usr/bin/Xvfb';
 
 const INSTALL_HINT = 'run scripts/install-browser-deps.sh from the source ' +
   'tree, then run the tests again';
@@ -45,6 +53,22 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
 ];
+
+// Firefox preferences. Every host but 127.0.0.1 (which Firefox never
+// sends to a proxy) goes to a proxy on 127.0.0.1 port 9, where nothing
+// listens, so the browser reaches no other host. JSON opens as plain
+// text, so a player page can start from a daemon URL as in Chromium.
+const FIREFOX_PREFS = {
+  'network.proxy.type': 1,
+  'network.proxy.http': '127.0.0.1',
+  'network.proxy.http_port': 9,
+  'network.proxy.ssl': '127.0.0.1',
+  'network.proxy.ssl_port': 9,
+  'network.proxy.socks': '127.0.0.1',
+  'network.proxy.socks_port': 9,
+  'network.proxy.socks_remote_dns': true,
+  'devtools.jsonview.enabled': false,
+};
 
 // Chromium's console message for an HTTP error response.
 const FAILED_RESOURCE =
@@ -138,13 +162,14 @@ export function freePort() {
 
 // A child process whose stdout and stderr go to a log file.
 class Child {
-  constructor(name, args, logPath) {
+  constructor(name, args, logPath, env = process.env) {
     this.name = name;
     this.logPath = logPath;
     this.logFd = fs.openSync(logPath, 'a');
     this.stdoutText = '';
     this.process = spawn(args[0], args.slice(1), {
       stdio: ['ignore', 'pipe', this.logFd],
+      env,
     });
     this.pid = this.process.pid;
     this.exited = new Promise((resolve) => {
@@ -444,9 +469,199 @@ export class Browser {
   }
 }
 
-// Runs body(ws) in a new temporary directory. ws.camera(), ws.daemon()
-// and ws.browser() start components that are stopped when body ends; on
-// failure the tail of each log is printed.
+// Debian's Firefox ESR with a fresh profile, driven by puppeteer-core
+// over WebDriver BiDi. The listeners record page errors, console errors
+// and every request the page makes.
+export class Firefox {
+  static async launch() {
+    let puppeteer;
+    try {
+      puppeteer = (await import('puppeteer-core')).default;
+    } catch (err) {
+      if (err.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+      throw new Error('puppeteer-core is not installed in ' + HERE +
+                      '/node_modules: ' + INSTALL_HINT);
+    }
+    if (!fs.existsSync(FIREFOX)) {
+      throw new Error(`firefox not found at ${FIREFOX}: ${INSTALL_HINT}`);
+    }
+    const firefox = new Firefox();
+    firefox.profileDir = fs.mkdtempSync(path.join(os.tmpdir(),
+                                                  'vms-firefox-'));
+    liveDirs.add(firefox.profileDir);
+    firefox.browser = await puppeteer.launch({
+      browser: 'firefox',
+      executablePath: FIREFOX,
+      headless: true,
+      userDataDir: firefox.profileDir,
+      extraPrefsFirefox: FIREFOX_PREFS,
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    });
+    firefox.process = { pid: firefox.browser.process().pid };
+    liveChildren.add(firefox.process);
+    firefox.pageErrors = [];
+    firefox.consoleErrors = [];
+    firefox.requests = [];
+    firefox.page = await firefox.browser.newPage();
+    await firefox.page.setViewport({ width: 1280, height: 800 });
+    firefox.page.on('request', (request) => {
+      firefox.requests.push(request.url());
+    });
+    firefox.page.on('console', (message) => {
+      if (message.type() === 'error') {
+        firefox.consoleErrors.push(message.text());
+      }
+    });
+    firefox.page.on('pageerror', (error) => {
+      firefox.pageErrors.push(String(error));
+    });
+    return firefox;
+  }
+
+  async goto(url) {
+    await this.page.goto(url);
+  }
+
+  async evaluate(fn, arg) {
+    return this.page.evaluate(fn, arg);
+  }
+
+  // Opens the operator page and signs in through its form. Returns once
+  // the viewer shows.
+  async signInWithForm(daemon, user = ADMIN) {
+    const page = this.page;
+    await page.goto(daemon.origin + '/');
+    await page.waitForSelector('#login-form', { visible: true,
+                                                timeout: 10000 });
+    await page.type('#login-form input[name="username"]', user.username);
+    await page.type('#login-form input[name="password"]', user.password);
+    await page.click('#login-form button[type="submit"]');
+    await page.waitForSelector('#app', { visible: true, timeout: 15000 });
+  }
+
+  async close() {
+    await this.browser.close().catch(() => {});
+    liveChildren.delete(this.process);
+    fs.rmSync(this.profileDir, { recursive: true, force: true,
+                                 maxRetries: 5 });
+    liveDirs.delete(this.profileDir);
+  }
+}
+
+// WebKitGTK, the engine of Safari, in its MiniBrowser on a private Xvfb
+// display, driven over W3C WebDriver by WebKitWebDriver. Requests to any
+// host but 127.0.0.1 go to a proxy on port 9, where nothing listens.
+export class WebKit {
+  static async launch(dir) {
+    for (const file of [WEBKIT_DRIVER, MINIBROWSER, XVFB]) {
+      if (!fs.existsSync(file)) {
+        throw new Error(`${file} not found: ${INSTALL_HINT}`);
+      }
+    }
+    const webkit = new WebKit();
+    // Xvfb picks a free display and prints its number (-displayfd 1).
+    webkit.xvfb = new Child('xvfb', [XVFB, '-displayfd', '1', '-nolisten',
+                                     'tcp', '-screen', '0', '1280x800x24'],
+                            path.join(dir, 'xvfb.log'));
+    const display = await waitFor(
+      () => /^(\d+)$/m.exec(webkit.xvfb.stdoutText) ||
+        (!webkit.xvfb.alive() && 'exited'),
+      10000, 'Xvfb to print its display number');
+    if (display === 'exited') {
+      throw new Error('Xvfb exited:\n' + webkit.xvfb.output());
+    }
+    const port = await freePort();
+    webkit.driver = new Child(
+      'webkit-driver', [WEBKIT_DRIVER, `--port=${port}`, '--host=local'],
+      path.join(dir, 'webkit-driver.log'),
+      { ...process.env, DISPLAY: `:${display[1]}` });
+    webkit.base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(webkit.base + '/status')).ok,
+                  10000, 'WebKitWebDriver to answer /status');
+    const session = await webkit.command('POST', '/session', {
+      capabilities: { alwaysMatch: {
+        'webkitgtk:browserOptions': { binary: MINIBROWSER,
+                                      args: ['--automation'] },
+        proxy: { proxyType: 'manual', httpProxy: '127.0.0.1:9',
+                 sslProxy: '127.0.0.1:9', noProxy: ['127.0.0.1'] },
+      } },
+    });
+    webkit.session = `/session/${session.sessionId}`;
+    webkit.version = session.capabilities.browserVersion;
+    return webkit;
+  }
+
+  // Sends a WebDriver command and returns its value. Throws the driver's
+  // error message on failure.
+  async command(method, urlPath, body) {
+    const response = await fetch(this.base + urlPath, {
+      method,
+      headers: { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const { value } = await response.json();
+    if (!response.ok) {
+      throw new Error(`WebDriver ${method} ${urlPath} failed: ` +
+                      `${value.error}: ${value.message}`);
+    }
+    return value;
+  }
+
+  async goto(url) {
+    await this.command('POST', this.session + '/url', { url });
+  }
+
+  // Runs fn(arg) in the page, as playwright's page.evaluate does, and
+  // returns its result.
+  async evaluate(fn, arg = null) {
+    return this.command('POST', this.session + '/execute/sync', {
+      script: `return (${fn.toString()})(arguments[0]);`,
+      args: [arg],
+    });
+  }
+
+  async element(selector) {
+    const found = await this.command('POST', this.session + '/element',
+                                     { using: 'css selector',
+                                       value: selector });
+    return `${this.session}/element/${Object.values(found)[0]}`;
+  }
+
+  // Opens the operator page and signs in through its form. Returns once
+  // the viewer shows.
+  async signInWithForm(daemon, user = ADMIN) {
+    await this.goto(daemon.origin + '/');
+    await waitFor(() => this.evaluate(() => {
+      const form = document.getElementById('login-form');
+      return form && form.offsetParent !== null;
+    }), 10000, 'the sign-in form to show');
+    for (const [name, text] of [['username', user.username],
+                                ['password', user.password]]) {
+      const input = await this.element(`#login-form input[name="${name}"]`);
+      await this.command('POST', input + '/value', { text });
+    }
+    const submit = await this.element('#login-form button[type="submit"]');
+    await this.command('POST', submit + '/click', {});
+    await waitFor(() => this.evaluate(() => {
+      const app = document.getElementById('app');
+      return app && app.offsetParent !== null;
+    }), 15000, 'the viewer to show after sign-in');
+  }
+
+  async close() {
+    if (this.session) {
+      await this.command('DELETE', this.session).catch(() => {});
+    }
+    await this.driver.stop();
+    await this.xvfb.stop();
+  }
+}
+
+// Runs body(ws) in a new temporary directory. ws.camera(), ws.daemon(),
+// ws.browser(), ws.firefox() and ws.webkit() start components that are
+// stopped when body ends. On failure the tail of each log is printed.
 export async function withWorkspace(name, body) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vms-browser-${name}-`));
   liveDirs.add(dir);
@@ -468,6 +683,16 @@ export async function withWorkspace(name, body) {
       const browser = await Browser.launch();
       browsers.push(browser);
       return browser;
+    },
+    firefox: async () => {
+      const firefox = await Firefox.launch();
+      browsers.push(firefox);
+      return firefox;
+    },
+    webkit: async () => {
+      const webkit = await WebKit.launch(dir);
+      browsers.push(webkit);
+      return webkit;
     },
   };
   let failed = true;
