@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* Upper bounds that reject absurd files before allocating for them. */
@@ -690,10 +691,15 @@ static int nn_load_group(struct nn_model *m, json_t *group,
     return 0;
 }
 
+/*
+ * Read a whole regular file. A directory gives -EISDIR and any other
+ * non-regular file -EINVAL, because their sizes are not their contents.
+ */
 static int nn_read_file(const char *path, uint8_t **out, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     uint8_t *buf = NULL;
+    struct stat st;
     long size;
     int rc = 0;
 
@@ -701,6 +707,10 @@ static int nn_read_file(const char *path, uint8_t **out, size_t *len)
     *len = 0;
     if (!f)
         return -errno;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+        goto fail;
+    }
     if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
         fseek(f, 0, SEEK_SET) != 0) {
         rc = -EIO;
@@ -955,9 +965,18 @@ int nn_model_open(const char *json_path, const struct nn_options *opt,
 
     rc = nn_read_file(json_path, &json_text, &json_len);
     if (rc < 0) {
-        nn_node_error(m, NULL, err, errlen, rc, "cannot read '%s': %s; run "
-                      "scripts/fetch-models.sh (make models) to install the "
-                      "models", json_path, strerror(-rc));
+        if (rc == -EISDIR) {
+            char base[256];
+
+            nn_base_name(json_path, base, sizeof(base));
+            nn_node_error(m, NULL, err, errlen, rc, "cannot read '%s': %s; "
+                          "give the model's JSON file inside it, for example "
+                          "'%s/%s.json'", json_path, strerror(-rc),
+                          json_path, base);
+        } else
+            nn_node_error(m, NULL, err, errlen, rc, "cannot read '%s': %s; "
+                          "run scripts/fetch-models.sh (make models) to "
+                          "install the models", json_path, strerror(-rc));
         goto fail;
     }
     if (!opt->skip_hash_check) {

@@ -285,6 +285,13 @@ static void test_hashes(const char *models, const char *work)
     rc = nn_model_open(dst, &opt, &m, err, sizeof(err));
     expect_error("missing model", rc, err, (const char *const[]){
         "cannot read", "fetch-models", NULL});
+
+    /* A model directory in place of its JSON file names the file. */
+    snprintf(dst, sizeof(dst), "%s/centernet", work);
+    rc = nn_model_open(dst, &opt, &m, err, sizeof(err));
+    expect_error("model directory", rc, err, (const char *const[]){
+        "Is a directory", "centernet/centernet.json", NULL});
+    CHECK(rc == -EISDIR, "directory returns %d, expected -EISDIR", rc);
 }
 
 int main(int argc, char **argv)
