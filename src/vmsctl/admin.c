@@ -233,3 +233,40 @@ int vmsctl_admin_find_user(auth_t *auth, const char *command, const char *name,
         vmsctl_error(command, "cannot read user '%s': %s", name, strerror(-rc));
     return rc;
 }
+
+int vmsctl_admin_subcommand(const char *group, const char *usage,
+                            const void *table, size_t n, size_t stride,
+                            int argc, char **argv, int *status)
+{
+    const char *const *name;
+    char names[256];
+    size_t used = 0;
+
+    if (argc >= 2 &&
+        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage, stdout);
+        *status = VMSCTL_EXIT_OK;
+        return -1;
+    }
+    names[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        name = (const char *const *)((const char *)table + i * stride);
+        if (argc >= 2 && strcmp(argv[1], *name) == 0)
+            return (int)i;
+        used += (size_t)snprintf(names + used,
+                                 used < sizeof(names) ? sizeof(names) - used
+                                                      : 0,
+                                 "%s%s", i == 0 ? "" : i + 1 < n ? ", " : " or ",
+                                 *name);
+        if (used >= sizeof(names))
+            used = sizeof(names) - 1;
+    }
+    if (argc < 2)
+        *status = vmsctl_usage_error(group, usage, "missing command: %s",
+                                     names);
+    else
+        *status = vmsctl_usage_error(group, usage,
+                                     "unknown command '%s': expected %s",
+                                     argv[1], names);
+    return -1;
+}

@@ -77,6 +77,17 @@ int vmsctl_admin_find_user(auth_t *auth, const char *command, const char *name,
  * VMSCTL_EXIT_FAILURE. */
 int vmsctl_admin_failed(const char *command, int rc, const char *err);
 
+/*
+ * Finds argv[1] among the subcommands of group. table holds n rows,
+ * stride bytes apart, each starting with the subcommand's name (const
+ * char *). Returns the row's index, or -1 with *status set after
+ * printing usage for --help (VMSCTL_EXIT_OK) or a usage error for a
+ * missing or unknown subcommand.
+ */
+int vmsctl_admin_subcommand(const char *group, const char *usage,
+                            const void *table, size_t n, size_t stride,
+                            int argc, char **argv, int *status);
+
 /* Command entry points. argv[0] is the command name and the result is
  * the process exit status. */
 int vmsctl_user_main(const vmsctl_admin_t *admin, int argc, char **argv);

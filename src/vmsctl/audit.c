@@ -257,44 +257,45 @@ static int audit_parse(const char *sub, int argc, char **argv,
     return -1;
 }
 
+/* A subcommand: its name, its name for messages, usage and action. */
+typedef struct audit_command {
+    const char *name;
+    const char *command;
+    const char *usage;
+    int (*run)(auth_t *auth, const audit_args_t *args);
+} audit_command_t;
+
+static const audit_command_t audit_commands[] = {
+    {"verify", "audit verify", audit_verify_usage, audit_verify},
+    {"list", "audit list", audit_list_usage, audit_list},
+    {"export", "audit export", audit_export_usage, audit_export},
+};
+
 int vmsctl_audit_main(const vmsctl_admin_t *admin, int argc, char **argv)
 {
+    const audit_command_t *cmd;
     audit_args_t args;
     auth_t *auth = NULL;
-    int (*run)(auth_t *auth, const audit_args_t *args) = NULL;
     int rc;
+    int i = vmsctl_admin_subcommand(
+        "audit", audit_usage, audit_commands,
+        sizeof(audit_commands) / sizeof(audit_commands[0]),
+        sizeof(audit_commands[0]), argc, argv, &rc);
 
-    if (argc < 2)
-        return vmsctl_usage_error("audit", audit_usage,
-                                  "missing command: verify, list or export");
+    if (i < 0)
+        return rc;
+    cmd = &audit_commands[i];
     memset(&args, 0, sizeof(args));
     args.admin = *admin;
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(audit_usage, stdout);
-        return VMSCTL_EXIT_OK;
-    } else if (strcmp(argv[1], "verify") == 0) {
-        args.command = "audit verify";
-        args.usage = audit_verify_usage;
-        run = audit_verify;
-    } else if (strcmp(argv[1], "list") == 0) {
-        args.command = "audit list";
-        args.usage = audit_list_usage;
-        run = audit_list;
-    } else if (strcmp(argv[1], "export") == 0) {
-        args.command = "audit export";
-        args.usage = audit_export_usage;
-        run = audit_export;
-    } else {
-        return vmsctl_usage_error("audit", audit_usage, "unknown command '%s'",
-                                  argv[1]);
-    }
-    rc = audit_parse(argv[1], argc - 1, argv + 1, &args);
+    args.command = cmd->command;
+    args.usage = cmd->usage;
+    rc = audit_parse(cmd->name, argc - 1, argv + 1, &args);
     if (rc >= 0)
         return rc;
-    rc = vmsctl_admin_open(args.command, &args.admin, &auth);
+    rc = vmsctl_admin_open(cmd->command, &args.admin, &auth);
     if (rc != 0)
         return rc;
-    rc = run(auth, &args);
+    rc = cmd->run(auth, &args);
     auth_free(auth);
     return rc;
 }

@@ -289,44 +289,45 @@ static int key_parse(const char *sub, int argc, char **argv, key_args_t *args)
     return -1;
 }
 
+/* A subcommand: its name, its name for messages, usage and action. */
+typedef struct key_command {
+    const char *name;
+    const char *command;
+    const char *usage;
+    int (*run)(auth_t *auth, const key_args_t *args);
+} key_command_t;
+
+static const key_command_t key_commands[] = {
+    {"add", "key add", key_add_usage, key_add},
+    {"list", "key list", key_list_usage, key_list},
+    {"revoke", "key revoke", key_revoke_usage, key_revoke},
+};
+
 int vmsctl_key_main(const vmsctl_admin_t *admin, int argc, char **argv)
 {
+    const key_command_t *cmd;
     key_args_t args;
     auth_t *auth = NULL;
-    int (*run)(auth_t *auth, const key_args_t *args) = NULL;
     int rc;
+    int i = vmsctl_admin_subcommand(
+        "key", key_usage, key_commands,
+        sizeof(key_commands) / sizeof(key_commands[0]),
+        sizeof(key_commands[0]), argc, argv, &rc);
 
-    if (argc < 2)
-        return vmsctl_usage_error("key", key_usage,
-                                  "missing command: add, list or revoke");
+    if (i < 0)
+        return rc;
+    cmd = &key_commands[i];
     memset(&args, 0, sizeof(args));
     args.admin = *admin;
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(key_usage, stdout);
-        return VMSCTL_EXIT_OK;
-    } else if (strcmp(argv[1], "add") == 0) {
-        args.command = "key add";
-        args.usage = key_add_usage;
-        run = key_add;
-    } else if (strcmp(argv[1], "list") == 0) {
-        args.command = "key list";
-        args.usage = key_list_usage;
-        run = key_list;
-    } else if (strcmp(argv[1], "revoke") == 0) {
-        args.command = "key revoke";
-        args.usage = key_revoke_usage;
-        run = key_revoke;
-    } else {
-        return vmsctl_usage_error("key", key_usage, "unknown command '%s'",
-                                  argv[1]);
-    }
-    rc = key_parse(argv[1], argc - 1, argv + 1, &args);
+    args.command = cmd->command;
+    args.usage = cmd->usage;
+    rc = key_parse(cmd->name, argc - 1, argv + 1, &args);
     if (rc >= 0)
         return rc;
-    rc = vmsctl_admin_open(args.command, &args.admin, &auth);
+    rc = vmsctl_admin_open(cmd->command, &args.admin, &auth);
     if (rc != 0)
         return rc;
-    rc = run(auth, &args);
+    rc = cmd->run(auth, &args);
     auth_free(auth);
     return rc;
 }

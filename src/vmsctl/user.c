@@ -464,26 +464,18 @@ static int user_parse(const user_command_t *cmd, int argc, char **argv,
 
 int vmsctl_user_main(const vmsctl_admin_t *admin, int argc, char **argv)
 {
-    const user_command_t *cmd = NULL;
+    const user_command_t *cmd;
     user_args_t args;
     auth_t *auth = NULL;
     int rc;
+    int i = vmsctl_admin_subcommand(
+        "user", user_usage, user_commands,
+        sizeof(user_commands) / sizeof(user_commands[0]),
+        sizeof(user_commands[0]), argc, argv, &rc);
 
-    if (argc < 2)
-        return vmsctl_usage_error("user", user_usage,
-                                  "missing command: add, list, passwd, "
-                                  "disable, enable, rm, role or totp-reset");
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(user_usage, stdout);
-        return VMSCTL_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof(user_commands) / sizeof(user_commands[0]);
-         i++)
-        if (strcmp(argv[1], user_commands[i].name) == 0)
-            cmd = &user_commands[i];
-    if (!cmd)
-        return vmsctl_usage_error("user", user_usage, "unknown command '%s'",
-                                  argv[1]);
+    if (i < 0)
+        return rc;
+    cmd = &user_commands[i];
     memset(&args, 0, sizeof(args));
     args.admin = *admin;
     rc = user_parse(cmd, argc - 1, argv + 1, &args);
