@@ -14,8 +14,8 @@ import { playHls, playMux, preparePage } from '../../bench/live/players.mjs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-import { FAKE_CAMERA, FOOTAGE, FOOTAGE_ONE_SECOND_GOP, FakeCamera, sleep,
-         waitFor, withWorkspace } from './vmstest.mjs';
+import { FAKE_CAMERA, FOOTAGE, FOOTAGE_ONE_SECOND_GOP, FakeCamera, medianMs,
+         sleep, waitAdvance, waitFor, withWorkspace } from './vmstest.mjs';
 
 function playerState() {
   const video = document.getElementById('video');
@@ -33,24 +33,11 @@ function playerState() {
   };
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 // Opens a daemon URL (its JSON is replaced) and prepares it for a
 // player.
 async function openPlayerPage(page, origin) {
   await page.goto(origin + '/api/v1/status');
   await page.evaluate(preparePage);
-}
-
-async function waitAdvance(page, seconds, what) {
-  const start = await page.evaluate(playerState);
-  return waitFor(async () => {
-    const now = await page.evaluate(playerState);
-    return now.currentTime - start.currentTime >= seconds && now;
-  }, 30000, what);
 }
 
 test('LL-HLS plays and recovers from a network stall', { timeout: 170000 },
@@ -73,17 +60,19 @@ test('LL-HLS plays and recovers from a network stall', { timeout: 170000 },
         mime,
       });
 
-      let now = await waitAdvance(page, 3, 'HLS playback to advance 3 s');
+      let now = await waitAdvance(page, playerState, 3,
+                                  'HLS playback to advance 3 s');
       assert.equal(now.error, '');
       assert.equal(now.width, 768);
       assert.equal(now.errors, 0, now.lastError);
       const parts = now.parts;
       // Parts follow the live edge one by one (about 2 per second).
-      now = await waitAdvance(page, 3, 'HLS playback to advance 3 s more');
+      now = await waitAdvance(page, playerState, 3,
+                              'HLS playback to advance 3 s more');
       assert.ok(now.parts - parts >= 4, `${now.parts - parts} new parts`);
-      t.diagnostic(`LL-HLS: part arrival p50 ${median(now.arrival)} ms ` +
+      t.diagnostic(`LL-HLS: part arrival p50 ${medianMs(now.arrival)} ` +
                    'after its first sample; playback latency p50 ' +
-                   `${median(now.playback)} ms`);
+                   medianMs(now.playback));
 
       // The browser goes offline for 4 s: requests fail, the loader
       // retries, and playback resumes once the network is back.
@@ -92,7 +81,7 @@ test('LL-HLS plays and recovers from a network stall', { timeout: 170000 },
       await browser.context.setOffline(false);
       const stalled = await page.evaluate(playerState);
       assert.ok(stalled.errors > 0, 'no request failed while offline');
-      now = await waitAdvance(page, 2, 'HLS playback to resume');
+      now = await waitAdvance(page, playerState, 2, 'HLS playback to resume');
       assert.ok(now.parts > stalled.parts, 'no part after the stall');
       assert.equal(now.error, '');
       t.diagnostic(`after the stall: ${stalled.errors} failed requests, ` +
@@ -116,13 +105,14 @@ test('multiplexed WebSocket plays in MSE', { timeout: 120000 },
       await openPlayerPage(page, daemon.origin);
       await page.evaluate(playMux,
                           { url: `/api/v1/live?streams=${cameraId}:main` });
-      const now = await waitAdvance(page, 3, 'MSE playback to advance 3 s');
+      const now = await waitAdvance(page, playerState, 3,
+                                    'MSE playback to advance 3 s');
       assert.equal(now.error, '');
       assert.equal(now.width, 768);
       assert.equal(now.errors, 0);
-      t.diagnostic(`MSE: fragment arrival p50 ${median(now.arrival)} ms ` +
+      t.diagnostic(`MSE: fragment arrival p50 ${medianMs(now.arrival)} ` +
                    'after its first sample; playback latency p50 ' +
-                   `${median(now.playback)} ms`);
+                   medianMs(now.playback));
       assert.deepEqual(browser.pageErrors, [], 'uncaught errors in the page');
     });
   });

@@ -148,6 +148,24 @@ export async function waitFor(predicate, timeoutMs, what, intervalMs = 200) {
                   `${what}; last value: ${String(last)}`);
 }
 
+// Returns the median of values in whole milliseconds, or "no samples".
+export function medianMs(values) {
+  if (!values.length) return 'no samples';
+  const sorted = [...values].sort((a, b) => a - b);
+  return `${Math.round(sorted[Math.floor(sorted.length / 2)])} ms`;
+}
+
+// Waits until the video's currentTime, read by state() in the page of
+// target (a page or a browser wrapper with evaluate()), has advanced by
+// seconds. Returns the last state.
+export async function waitAdvance(target, state, seconds, what) {
+  const start = await target.evaluate(state);
+  return waitFor(async () => {
+    const now = await target.evaluate(state);
+    return now.currentTime - start.currentTime >= seconds && now;
+  }, 30000, what);
+}
+
 // Returns a TCP port that is free on 127.0.0.1 right now.
 export function freePort() {
   return new Promise((resolve, reject) => {
