@@ -3,7 +3,7 @@
 
 BUILD ?= build
 
-.PHONY: all deps build demo test models format-check clean
+.PHONY: all deps build demo test models package format-check clean
 
 all: build
 
@@ -31,8 +31,13 @@ test: deps models
 	scripts/install-browser-deps.sh
 	scripts/run-tests.sh
 
+# The release package dist/vms_VERSION_ARCH.deb, with the models.
+package: deps models
+	scripts/package.sh
+
 format-check:
 	clang-format --dry-run --Werror $$(git ls-files 'src/*.c' 'src/*.h')
 
 clean:
-	rm -rf build build-asan build.*.log build-asan.*.log
+	rm -rf build build-asan build-release dist build.*.log build-asan.*.log \
+		build-release.*.log

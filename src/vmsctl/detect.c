@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libavutil/log.h>
 
@@ -24,8 +25,8 @@ static void detect_usage(FILE *f)
         "  --model NAME      centernet (default) or nanodet\n"
         "  --png OUT         draw the boxes of the last processed frame "
         "into OUT\n"
-        "  --models DIR      model directory (default $VMS_MODELS_DIR or "
-        "models)\n"
+        "  --models DIR      model directory (default $VMS_MODELS_DIR, "
+        "else " VMS_INSTALLED_MODELS_DIR " when it exists, else ./models)\n"
         "  --threads N       inference threads (default 1)\n"
         "  --score S         minimum score, 0..1 (default 0.3)\n"
         "  --iou I           NMS overlap limit, 0..1 (default 0.5)\n"
@@ -123,7 +124,9 @@ int vmsctl_detect_main(int argc, char **argv)
     /* FFmpeg's own warnings (such as deprecated YUVJ formats) are noise. */
     av_log_set_level(AV_LOG_ERROR);
     if (!models || !models[0])
-        models = "models";
+        models = access(VMS_INSTALLED_MODELS_DIR, R_OK) == 0
+                     ? VMS_INSTALLED_MODELS_DIR
+                     : "models";
     /*
      * The caller may have run getopt already; 0 makes glibc reinitialise
      * its permutation state, which optind = 1 does not.
