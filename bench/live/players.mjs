@@ -326,7 +326,8 @@ export function preparePage() {
       this.marks.push({ media: decode / this.timescale, wall: wallMs });
       if (this.marks.length > 400) this.marks.splice(0, 200);
     },
-    // Milliseconds from the sample shown at currentTime to now, or null.
+    // Returns the milliseconds from the sample shown at currentTime to
+    // now, or null before the first mark.
     latency(currentTime) {
       let best = null;
       for (const mark of this.marks) {

@@ -250,14 +250,17 @@ int vmsctl_admin_subcommand(const char *group, const char *usage,
     }
     names[0] = '\0';
     for (size_t i = 0; i < n; i++) {
+        const char *separator = ", ";
+
         name = (const char *const *)((const char *)table + i * stride);
         if (argc >= 2 && strcmp(argv[1], *name) == 0)
             return (int)i;
-        used += (size_t)snprintf(names + used,
-                                 used < sizeof(names) ? sizeof(names) - used
-                                                      : 0,
-                                 "%s%s", i == 0 ? "" : i + 1 < n ? ", " : " or ",
-                                 *name);
+        if (i == 0)
+            separator = "";
+        else if (i + 1 == n)
+            separator = " or ";
+        used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+                                 separator, *name);
         if (used >= sizeof(names))
             used = sizeof(names) - 1;
     }

@@ -78,7 +78,7 @@ int vmsctl_admin_find_user(auth_t *auth, const char *command, const char *name,
 int vmsctl_admin_failed(const char *command, int rc, const char *err);
 
 /*
- * Finds argv[1] among the subcommands of group. table holds n rows,
+ * Finds argv[1] among the subcommands of group. table contains n rows,
  * stride bytes apart, each starting with the subcommand's name (const
  * char *). Returns the row's index, or -1 with *status set after
  * printing usage for --help (VMSCTL_EXIT_OK) or a usage error for a

@@ -157,13 +157,14 @@ export function medianMs(values) {
 
 // Waits until the video's currentTime, read by state() in the page of
 // target (a page or a browser wrapper with evaluate()), has advanced by
-// seconds. Returns the last state.
-export async function waitAdvance(target, state, seconds, what) {
+// seconds. description names the wait in the timeout error. Returns the
+// last state.
+export async function waitAdvance(target, state, seconds, description) {
   const start = await target.evaluate(state);
   return waitFor(async () => {
     const now = await target.evaluate(state);
     return now.currentTime - start.currentTime >= seconds && now;
-  }, 30000, what);
+  }, 30000, description);
 }
 
 // Returns a TCP port that is free on 127.0.0.1 right now.
